@@ -1,0 +1,89 @@
+//! Settings: what the config file (`--config FILE`, TOML) and the command line set.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::vision::DetectorSettings;
+use crate::vision::onnx::ThreadSettings;
+
+/// Default face-detector manifest, relative to the project root.
+pub const DEFAULT_DETECTOR_MANIFEST: &str = "models/centerface.toml";
+/// Default emotion-classifier manifest, relative to the project root.
+pub const DEFAULT_CLASSIFIER_MANIFEST: &str = "models/emotion-mini-xception.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}: bad settings: {reason}")]
+    Parse { path: PathBuf, reason: String },
+}
+
+/// Everything a headless command needs to build its pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Face detector manifest (TOML beside its ONNX file).
+    pub detector_manifest: PathBuf,
+    /// Emotion classifier manifest; any classifier works with a manifest.
+    pub classifier_manifest: PathBuf,
+    pub detector: DetectorSettings,
+    pub classifier_threads: ThreadSettings,
+    /// ONNX Runtime library; `None` searches the default places (see `runtime`).
+    pub ort_lib: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            detector_manifest: PathBuf::from(DEFAULT_DETECTOR_MANIFEST),
+            classifier_manifest: PathBuf::from(DEFAULT_CLASSIFIER_MANIFEST),
+            detector: DetectorSettings::default(),
+            classifier_threads: ThreadSettings::default(),
+            ort_lib: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads a settings file; fields it leaves out keep their defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.message().into() })
+    }
+}
+
+/// A project-relative path as given if it exists from the current directory, else
+/// under the crate's own folder (so the binary works from anywhere in a checkout).
+pub fn resolve_project_path(path: &Path) -> PathBuf {
+    if path.is_absolute() || path.exists() {
+        return path.to_path_buf();
+    }
+    let in_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if in_crate.exists() { in_crate } else { path.to_path_buf() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_file_keeps_defaults() {
+        let s: Settings = toml::from_str("[detector]\ninput_max_side = 320\n").expect("valid");
+        assert_eq!(s.detector.input_max_side, 320);
+        assert_eq!(s.detector.score_threshold, DetectorSettings::default().score_threshold);
+        assert_eq!(s.classifier_manifest, PathBuf::from(DEFAULT_CLASSIFIER_MANIFEST));
+    }
+
+    #[test]
+    fn unknown_values_are_reported_with_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, "[detector]\ninput_max_side = \"big\"\n").expect("write");
+        let err = Settings::load(&p).expect_err("bad").to_string();
+        assert!(err.contains("s.toml") && err.contains("bad settings"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! emoji-mirror: frames in, faces and emotions out.
+//!
+//! The data flows one way, and the modules follow it:
+//! [`source`] (images, folders, video) -> [`vision`] (face detection, emotion
+//! classification) -> [`report`] (console lines, JSON, annotated images,
+//! evaluation). [`runtime`] loads ONNX Runtime; [`config`] holds the settings.
+
+pub mod config;
+pub mod report;
+pub mod runtime;
+pub mod source;
+pub mod vision;

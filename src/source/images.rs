@@ -1,0 +1,141 @@
+//! Still images: one file, or a folder read in sorted order (optionally forever).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle, display_name};
+
+/// File extensions read from an image folder (lower case).
+pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
+
+/// The image files of `dir`, sorted by name; an error if there are none.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| SourceError::Open {
+        path: dir.to_path_buf(),
+        reason: match e.kind() {
+            std::io::ErrorKind::NotFound => "folder not found".into(),
+            _ => format!("cannot read folder: {e}"),
+        },
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && has_image_extension(p))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(SourceError::EmptyFolder { path: dir.to_path_buf(), extensions: IMAGE_EXTENSIONS.join(", ") });
+    }
+    Ok(files)
+}
+
+fn has_image_extension(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Decodes one image file to RGB; the error says which file and why.
+pub fn load_rgb(path: &Path) -> Result<image::RgbImage, SourceError> {
+    let reader = image::ImageReader::open(path).map_err(|e| SourceError::Open {
+        path: path.to_path_buf(),
+        reason: match e.kind() {
+            std::io::ErrorKind::NotFound => "file not found".into(),
+            _ => e.to_string(),
+        },
+    })?;
+    let reader = reader
+        .with_guessed_format()
+        .map_err(|e| SourceError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+    let img = reader.decode().map_err(|e| SourceError::Decode {
+        path: path.to_path_buf(),
+        reason: format!("not a readable image ({e})"),
+    })?;
+    Ok(img.into_rgb8())
+}
+
+/// Starts a thread that decodes `files` in order; a single file must decode or it is an error.
+pub fn spawn(files: Vec<PathBuf>, looped: bool) -> Result<SourceHandle, SourceError> {
+    if let [single] = files.as_slice() {
+        // Fail fast for a single image: the caller gets the error, not a warning.
+        if !looped {
+            let image = load_rgb(single)?;
+            let name = display_name(single);
+            return SourceHandle::start("image", move |p: Producer| {
+                let frame = Frame { index: 0, time: FrameTime::Wall(SystemTime::now()), name, image };
+                p.send(SourceEvent::Frame(frame));
+            });
+        }
+    }
+    SourceHandle::start("images", move |p: Producer| {
+        let mut index = 0u64;
+        let mut decoded_any = false;
+        loop {
+            for path in &files {
+                if p.stopped() {
+                    return;
+                }
+                let event = match load_rgb(path) {
+                    Ok(image) => {
+                        decoded_any = true;
+                        let time = FrameTime::Wall(SystemTime::now());
+                        SourceEvent::Frame(Frame { index, time, name: display_name(path), image })
+                    }
+                    Err(e) => SourceEvent::Skipped { what: path.display().to_string(), reason: e.to_string() },
+                };
+                index += 1;
+                if !p.send(event) {
+                    return;
+                }
+            }
+            // Looping over a folder where nothing decodes would spin forever.
+            if !looped || !decoded_any {
+                return;
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_folder_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("notes.txt"), "x").expect("write");
+        let err = list_images(dir.path()).expect_err("empty").to_string();
+        assert!(err.contains("no images found"), "{err}");
+    }
+
+    #[test]
+    fn folder_is_sorted_and_filtered_by_extension() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for n in ["b.PNG", "a.jpg", "c.txt"] {
+            std::fs::write(dir.path().join(n), "x").expect("write");
+        }
+        let names: Vec<String> = list_images(dir.path()).expect("two").iter().map(|p| display_name(p)).collect();
+        assert_eq!(names, vec!["a.jpg", "b.PNG"]);
+    }
+
+    #[test]
+    fn corrupt_image_in_a_folder_is_skipped_and_the_rest_delivered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.jpg"), b"not a jpeg").expect("write");
+        image::RgbImage::new(8, 6).save(dir.path().join("b.png")).expect("png");
+        let handle = spawn(list_images(dir.path()).expect("files"), false).expect("spawn");
+        let events: Vec<SourceEvent> = handle.events().iter().collect();
+        assert_eq!(events.len(), 2);
+        assert!(matches!(&events[0], SourceEvent::Skipped { what, .. } if what.ends_with("a.jpg")));
+        assert!(matches!(&events[1], SourceEvent::Frame(f) if f.image.dimensions() == (8, 6) && f.index == 1));
+    }
+
+    #[test]
+    fn single_corrupt_image_fails_at_open_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("broken.png");
+        std::fs::write(&path, b"\x89PNG garbage").expect("write");
+        let err = spawn(vec![path], false).err().expect("must fail").to_string();
+        assert!(err.contains("broken.png"), "{err}");
+    }
+}

@@ -1,0 +1,208 @@
+//! Emotion classifier: every face of a frame in one batch, as the manifest says.
+//!
+//! Any ONNX classifier works with a manifest (size, layout, colour, normalisation,
+//! labels, probabilities or logits); see `models/README.md`.
+
+use image::RgbImage;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::manifest::{Layout, Manifest, OutputKind, Task};
+use super::onnx::{ThreadSettings, check_dims, open_session, tensor_dims};
+use super::resample::{PixelSource, Resampler, TensorFormat};
+use super::{BBox, Face, VisionError};
+
+/// Most faces per inference call; more are run in several calls.
+pub const MAX_BATCH: usize = 32;
+
+/// The classifier; owns its session and reusable buffers.
+pub struct EmotionClassifier {
+    session: Session,
+    manifest: Manifest,
+    format: TensorFormat,
+    width: usize,
+    height: usize,
+    /// Largest batch the model accepts (1 when its batch dim is fixed to 1).
+    max_batch: usize,
+    output_index: usize,
+    resampler: Resampler,
+    input: Vec<f32>,
+    rects: Vec<BBox>,
+}
+
+/// The result for one face: probabilities in label order.
+#[derive(Debug, Clone, Copy)]
+pub struct Classification<'a> {
+    pub probabilities: &'a [f32],
+    pub labels: &'a [String],
+}
+
+impl Classification<'_> {
+    /// Index and probability of the most likely class.
+    pub fn top(&self) -> (usize, f32) {
+        top_two(self.probabilities).0
+    }
+
+    pub fn top_label(&self) -> &str {
+        &self.labels[self.top().0]
+    }
+}
+
+/// Best and second-best (index, probability); the second is (0, 0) for one class.
+pub fn top_two(probs: &[f32]) -> ((usize, f32), (usize, f32)) {
+    let mut best = (0, f32::NEG_INFINITY);
+    let mut second = (0, f32::NEG_INFINITY);
+    for (i, &p) in probs.iter().enumerate() {
+        if p > best.1 {
+            second = best;
+            best = (i, p);
+        } else if p > second.1 {
+            second = (i, p);
+        }
+    }
+    if second.1 == f32::NEG_INFINITY {
+        second = (0, 0.0);
+    }
+    (best, second)
+}
+
+/// In-place softmax.
+pub fn softmax(values: &mut [f32]) {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in values.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    if sum > 0.0 {
+        values.iter_mut().for_each(|v| *v /= sum);
+    }
+}
+
+impl EmotionClassifier {
+    pub fn new(
+        env: &ort::environment::Environment,
+        manifest: Manifest,
+        threads: ThreadSettings,
+    ) -> Result<Self, VisionError> {
+        if manifest.task != Task::Classify {
+            return Err(VisionError::Manifest {
+                path: manifest.path.clone(),
+                reason: "task is 'detect'; a classifier manifest needs task = \"classify\"".into(),
+            });
+        }
+        let session = open_session(env, &manifest, threads)?;
+        let in_dims = tensor_dims(&session, &manifest, &manifest.input.name, true)?;
+        check_dims(&manifest, &format!("input '{}'", manifest.input.name), &in_dims, &manifest.expected_input_dims())?;
+        let out_name = manifest.output.name.clone().unwrap_or_default();
+        let out_dims = tensor_dims(&session, &manifest, &out_name, false)?;
+        check_dims(&manifest, &format!("output '{out_name}'"), &out_dims, &[-1, manifest.output.labels.len() as i64])?;
+        let output_index = session.outputs().iter().position(|o| o.name() == out_name).unwrap_or_default();
+        let max_batch = match in_dims.first() {
+            Some(&b) if b > 0 => b as usize,
+            _ => MAX_BATCH,
+        };
+        Ok(Self {
+            format: TensorFormat::from_input(&manifest.input),
+            width: manifest.input.width.unwrap_or_default(),
+            height: manifest.input.height.unwrap_or_default(),
+            session,
+            manifest,
+            max_batch,
+            output_index,
+            resampler: Resampler::default(),
+            input: Vec::new(),
+            rects: Vec::new(),
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.manifest.output.labels
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.manifest.output.labels.len()
+    }
+
+    /// Classifies every face of `frame`; `probs` gets `faces.len() * num_classes()` values.
+    pub fn classify_faces(&mut self, frame: &RgbImage, faces: &[Face], probs: &mut Vec<f32>) -> Result<(), VisionError> {
+        let margin = self.manifest.crop.map_or(0.0, |c| c.margin);
+        let mut rects = std::mem::take(&mut self.rects);
+        rects.clear();
+        rects.extend(faces.iter().map(|f| f.bbox_in_frame.square_with_margin(margin)));
+        let result = self.classify_rects(frame, &rects, probs);
+        self.rects = rects;
+        result
+    }
+
+    /// Classifies the given regions of `src` as they are (no squaring or margin).
+    pub fn classify_rects<S: PixelSource>(
+        &mut self,
+        src: &S,
+        rects: &[BBox],
+        probs: &mut Vec<f32>,
+    ) -> Result<(), VisionError> {
+        probs.clear();
+        let n_classes = self.num_classes();
+        let item = self.width * self.height * self.format.channels();
+        for chunk in rects.chunks(self.max_batch) {
+            self.input.resize(chunk.len() * item, 0.0);
+            for (i, rect) in chunk.iter().enumerate() {
+                let dst = &mut self.input[i * item..(i + 1) * item];
+                let (w, h) = (self.width, self.height);
+                self.resampler.sample_into(src, *rect, w, h, w, h, &self.format, dst);
+            }
+            let model = self.manifest.name.as_str();
+            let infer_err = |e: ort::Error| VisionError::Inference { model: model.to_string(), reason: e.to_string() };
+            let c = self.format.channels();
+            let shape = match self.manifest.input.layout {
+                Layout::Nchw => [chunk.len(), c, self.height, self.width],
+                Layout::Nhwc => [chunk.len(), self.height, self.width, c],
+            };
+            let tensor = TensorRef::from_array_view((shape, &self.input[..])).map_err(infer_err)?;
+            let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
+            let (_, values) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(infer_err)?;
+            if values.len() != chunk.len() * n_classes {
+                return Err(VisionError::Inference {
+                    model: model.to_string(),
+                    reason: format!("output has {} values, expected {} x {n_classes}", values.len(), chunk.len()),
+                });
+            }
+            let start = probs.len();
+            probs.extend_from_slice(values);
+            if self.manifest.output.kind == Some(OutputKind::Logits) {
+                probs[start..].chunks_mut(n_classes).for_each(softmax);
+            }
+        }
+        Ok(())
+    }
+
+    /// The classification of face `i` from a `probs` buffer filled by this classifier.
+    pub fn view<'a>(&'a self, probs: &'a [f32], i: usize) -> Classification<'a> {
+        let n = self.num_classes();
+        Classification { probabilities: &probs[i * n..(i + 1) * n], labels: self.labels() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut v = [1.0, 3.0, 2.0];
+        softmax(&mut v);
+        assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(v[1] > v[2] && v[2] > v[0]);
+    }
+
+    #[test]
+    fn top_two_finds_best_and_runner_up() {
+        assert_eq!(top_two(&[0.1, 0.6, 0.3]), ((1, 0.6), (2, 0.3)));
+        assert_eq!(top_two(&[0.7, 0.2, 0.1]), ((0, 0.7), (1, 0.2)));
+    }
+}
