@@ -6,8 +6,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use emoji_mirror::config::Settings;
-use emoji_mirror::report::eval::{Confusion, FER_LABELS, FER_SIDE, FerCsv, save_png};
-use emoji_mirror::vision::{self, BBox};
+use emoji_mirror::report::eval::{Confusion, FER_LABELS, FerCsv, save_png};
+use emoji_mirror::vision;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -70,7 +70,10 @@ pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
         !samples.is_empty(),
         "{}: no rows{}",
         args.csv.display(),
-        args.usage.as_ref().map(|u| format!(" with Usage = {u}")).unwrap_or_default()
+        args.usage
+            .as_ref()
+            .map(|u| format!(" with Usage = {u}"))
+            .unwrap_or_default()
     );
 
     let bar = ProgressBar::new(samples.len() as u64).with_style(
@@ -80,19 +83,14 @@ pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
     );
     bar.set_message("classifying");
     let mut confusion = Confusion::new(classifier.labels());
-    let whole = [BBox::new(0.0, 0.0, FER_SIDE as f32, FER_SIDE as f32)];
     let mut probs = Vec::new();
-    let mut batch_probs = Vec::new();
+    let mut faces = Vec::with_capacity(EVAL_BATCH);
+    let n = classifier.num_classes();
     for chunk in samples.chunks(EVAL_BATCH) {
-        batch_probs.clear();
-        // Faces differ per image, so each is its own source; one call per face keeps
-        // the sampler simple, the batch is formed by stacking their tensors below.
-        for s in chunk {
-            classifier.classify_rects(&s.face, &whole, &mut probs)?;
-            batch_probs.extend_from_slice(&probs);
-        }
-        let n = classifier.num_classes();
-        for (s, p) in chunk.iter().zip(batch_probs.chunks(n)) {
+        faces.clear();
+        faces.extend(chunk.iter().map(|s| &s.face));
+        classifier.classify_images(&faces, &mut probs)?;
+        for (s, p) in chunk.iter().zip(probs.chunks(n)) {
             let ((best, _), _) = vision::classifier::top_two(p);
             confusion.add(s.emotion, best);
         }
@@ -118,7 +116,11 @@ pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
     }
     println!("Confusion matrix (rows: true class, columns: predicted):");
     print!("{}", confusion.table());
-    let title = format!("{}: {:.1}% on {usage}", classifier.manifest().name, confusion.accuracy() * 100.0);
+    let title = format!(
+        "{}: {:.1}% on {usage}",
+        classifier.manifest().name,
+        confusion.accuracy() * 100.0
+    );
     save_png(&confusion.render(&title), &args.png)?;
     println!("Wrote {}", args.png.display());
     if let Some(path) = &args.json {

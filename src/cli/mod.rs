@@ -80,7 +80,10 @@ impl SourceArgs {
             (_, Some(d), _) => SourceSpec::ImageDir { dir: d.clone(), looped },
             (_, _, Some(v)) => SourceSpec::Video(v.clone()),
             // clap's required group guarantees one of them.
-            _ => SourceSpec::ImageDir { dir: PathBuf::from("."), looped },
+            _ => SourceSpec::ImageDir {
+                dir: PathBuf::from("."),
+                looped,
+            },
         }
     }
 }

@@ -70,7 +70,10 @@ enum Detected {
 
 pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     if let Some(v) = args.det_size {
-        anyhow::ensure!(v >= vision::centerface::MIN_INPUT_SIDE, "--det-size {v} is too small (at least 32)");
+        anyhow::ensure!(
+            v >= vision::centerface::MIN_INPUT_SIDE,
+            "--det-size {v} is too small (at least 32)"
+        );
         settings.detector.input_max_side = v;
     }
     if let Some(v) = args.det_threshold {
@@ -95,7 +98,9 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
         let source = &source;
         std::thread::Builder::new()
             .name("detect".into())
-            .spawn_scoped(scope, move || detect_stage(source, &mut detector, det_tx, faces_back_rx))
+            .spawn_scoped(scope, move || {
+                detect_stage(source, &mut detector, det_tx, faces_back_rx)
+            })
             .context("cannot start the detection thread")?;
         output_stage(args, source, &mut classifier, det_rx, faces_back_tx, spec.is_video())
     })?;
@@ -111,7 +116,12 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     if let Some(e) = summary.failed {
         return Err(e.into());
     }
-    anyhow::ensure!(summary.frames > 0 || summary.skipped == 0, "no frame could be analysed");
+    anyhow::ensure!(
+        summary.frames > 0 || summary.skipped == 0,
+        "{}: no frame could be decoded or analysed ({} skipped)",
+        spec.path().display(),
+        summary.skipped
+    );
     Ok(())
 }
 
@@ -130,7 +140,10 @@ fn detect_stage(
                     Err(e) => {
                         let what = format!("frame {}", frame.index);
                         source.recycle(frame.image);
-                        Detected::Skipped { what, reason: e.to_string() }
+                        Detected::Skipped {
+                            what,
+                            reason: e.to_string(),
+                        }
                     }
                 }
             }
@@ -204,10 +217,19 @@ fn output_stage(
             let name = if frame.name.is_empty() {
                 format!("frame_{:06}.png", frame.index)
             } else {
-                format!("{}.png", std::path::Path::new(&frame.name).file_stem().unwrap_or_default().to_string_lossy())
+                format!(
+                    "{}.png",
+                    std::path::Path::new(&frame.name)
+                        .file_stem()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                )
             };
             let path = dir.join(name);
-            frame.image.save(&path).with_context(|| format!("{}: cannot write annotated image", path.display()))?;
+            frame
+                .image
+                .save(&path)
+                .with_context(|| format!("{}: cannot write annotated image", path.display()))?;
         }
         source.recycle(frame.image);
         let _ = faces_back.try_send(faces);
@@ -223,7 +245,11 @@ fn write_lines(
     classifier: &EmotionClassifier,
     probs: &[f32],
 ) -> std::io::Result<()> {
-    let suffix = if frame.name.is_empty() { String::new() } else { format!("  [{}]", frame.name) };
+    let suffix = if frame.name.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", frame.name)
+    };
     if faces.is_empty() {
         return writeln!(out, "{hms} : no face{suffix}");
     }
@@ -270,12 +296,27 @@ fn annotate(img: &mut image::RgbImage, faces: &[Face], classifier: &EmotionClass
     for (i, f) in faces.iter().enumerate() {
         stroke_box(img, &f.bbox_in_frame, thickness, BOX_COLOR);
         for lm in &f.landmarks_in_frame {
-            fill_rect(img, lm[0] as i64 - thickness, lm[1] as i64 - thickness, 2 * thickness, 2 * thickness, LANDMARK_COLOR);
+            fill_rect(
+                img,
+                lm[0] as i64 - thickness,
+                lm[1] as i64 - thickness,
+                2 * thickness,
+                2 * thickness,
+                LANDMARK_COLOR,
+            );
         }
         let c = classifier.view(probs, i);
         let ((best, p), _) = top_two(c.probabilities);
         let text = format!("{} {:.0}%", display_label(&c.labels[best]), p * 100.0);
         let y = (f.bbox_in_frame.y as i64 - 12 * i64::from(text_scale)).max(0);
-        draw_label(img, f.bbox_in_frame.x as i64, y, &text, text_scale, Rgb([0, 0, 0]), BOX_COLOR);
+        draw_label(
+            img,
+            f.bbox_in_frame.x as i64,
+            y,
+            &text,
+            text_scale,
+            Rgb([0, 0, 0]),
+            BOX_COLOR,
+        );
     }
 }

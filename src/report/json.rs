@@ -69,8 +69,11 @@ mod tests {
     #[test]
     fn probabilities_keep_label_order() {
         let labels = vec!["sad".to_string(), "happy".to_string()];
-        let json = serde_json::to_string(&LabelledProbabilities { labels: &labels, probabilities: &[0.25, 0.75] })
-            .expect("serialise");
+        let json = serde_json::to_string(&LabelledProbabilities {
+            labels: &labels,
+            probabilities: &[0.25, 0.75],
+        })
+        .expect("serialise");
         assert_eq!(json, r#"{"sad":0.25,"happy":0.75}"#);
     }
 }

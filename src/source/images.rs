@@ -24,7 +24,10 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(SourceError::EmptyFolder { path: dir.to_path_buf(), extensions: IMAGE_EXTENSIONS.join(", ") });
+        return Err(SourceError::EmptyFolder {
+            path: dir.to_path_buf(),
+            extensions: IMAGE_EXTENSIONS.join(", "),
+        });
     }
     Ok(files)
 }
@@ -44,9 +47,10 @@ pub fn load_rgb(path: &Path) -> Result<image::RgbImage, SourceError> {
             _ => e.to_string(),
         },
     })?;
-    let reader = reader
-        .with_guessed_format()
-        .map_err(|e| SourceError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+    let reader = reader.with_guessed_format().map_err(|e| SourceError::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let img = reader.decode().map_err(|e| SourceError::Decode {
         path: path.to_path_buf(),
         reason: format!("not a readable image ({e})"),
@@ -62,7 +66,12 @@ pub fn spawn(files: Vec<PathBuf>, looped: bool) -> Result<SourceHandle, SourceEr
             let image = load_rgb(single)?;
             let name = display_name(single);
             return SourceHandle::start("image", move |p: Producer| {
-                let frame = Frame { index: 0, time: FrameTime::Wall(SystemTime::now()), name, image };
+                let frame = Frame {
+                    index: 0,
+                    time: FrameTime::Wall(SystemTime::now()),
+                    name,
+                    image,
+                };
                 p.send(SourceEvent::Frame(frame));
             });
         }
@@ -79,9 +88,17 @@ pub fn spawn(files: Vec<PathBuf>, looped: bool) -> Result<SourceHandle, SourceEr
                     Ok(image) => {
                         decoded_any = true;
                         let time = FrameTime::Wall(SystemTime::now());
-                        SourceEvent::Frame(Frame { index, time, name: display_name(path), image })
+                        SourceEvent::Frame(Frame {
+                            index,
+                            time,
+                            name: display_name(path),
+                            image,
+                        })
                     }
-                    Err(e) => SourceEvent::Skipped { what: path.display().to_string(), reason: e.to_string() },
+                    Err(e) => SourceEvent::Skipped {
+                        what: path.display().to_string(),
+                        reason: e.to_string(),
+                    },
                 };
                 index += 1;
                 if !p.send(event) {
@@ -114,7 +131,11 @@ mod tests {
         for n in ["b.PNG", "a.jpg", "c.txt"] {
             std::fs::write(dir.path().join(n), "x").expect("write");
         }
-        let names: Vec<String> = list_images(dir.path()).expect("two").iter().map(|p| display_name(p)).collect();
+        let names: Vec<String> = list_images(dir.path())
+            .expect("two")
+            .iter()
+            .map(|p| display_name(p))
+            .collect();
         assert_eq!(names, vec!["a.jpg", "b.PNG"]);
     }
 

@@ -50,7 +50,9 @@ impl FrameTime {
                 let s = d.as_secs();
                 format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
             }
-            FrameTime::Wall(t) => chrono::DateTime::<chrono::Local>::from(*t).format("%H:%M:%S").to_string(),
+            FrameTime::Wall(t) => chrono::DateTime::<chrono::Local>::from(*t)
+                .format("%H:%M:%S")
+                .to_string(),
         }
     }
 
@@ -58,7 +60,9 @@ impl FrameTime {
     pub fn seconds(&self) -> f64 {
         match self {
             FrameTime::Media(d) => d.as_secs_f64(),
-            FrameTime::Wall(t) => t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            FrameTime::Wall(t) => t
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
         }
     }
 }
@@ -79,7 +83,10 @@ pub struct Frame {
 pub enum SourceEvent {
     Frame(Frame),
     /// One image or frame could not be decoded; the source goes on.
-    Skipped { what: String, reason: String },
+    Skipped {
+        what: String,
+        reason: String,
+    },
     /// The source cannot go on; nothing follows.
     Failed(SourceError),
 }
@@ -100,6 +107,13 @@ impl SourceSpec {
             SourceSpec::Image(path) => images::spawn(vec![path.clone()], false),
             SourceSpec::ImageDir { dir, looped } => images::spawn(images::list_images(dir)?, *looped),
             SourceSpec::Video(path) => video::spawn(path),
+        }
+    }
+
+    /// The file or folder read.
+    pub fn path(&self) -> &Path {
+        match self {
+            SourceSpec::Image(p) | SourceSpec::Video(p) | SourceSpec::ImageDir { dir: p, .. } => p,
         }
     }
 
@@ -148,12 +162,24 @@ impl SourceHandle {
         let (events_tx, events_rx) = bounded(CHANNEL_FRAMES);
         let (recycle_tx, recycle_rx) = bounded(CHANNEL_FRAMES + 2);
         let stop = Arc::new(AtomicBool::new(false));
-        let producer = Producer { events: events_tx, recycled: recycle_rx, stop: stop.clone() };
+        let producer = Producer {
+            events: events_tx,
+            recycled: recycle_rx,
+            stop: stop.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name(format!("source-{name}"))
             .spawn(move || body(producer))
-            .map_err(|e| SourceError::Open { path: PathBuf::from(name), reason: format!("cannot start thread: {e}") })?;
-        Ok(Self { events: Some(events_rx), recycle: recycle_tx, stop, thread: Some(thread) })
+            .map_err(|e| SourceError::Open {
+                path: PathBuf::from(name),
+                reason: format!("cannot start thread: {e}"),
+            })?;
+        Ok(Self {
+            events: Some(events_rx),
+            recycle: recycle_tx,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// The event stream; it ends (disconnects) when the source is exhausted.
@@ -179,5 +205,6 @@ impl Drop for SourceHandle {
 
 /// File name for messages: the last path component, or the whole path.
 pub fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }

@@ -4,17 +4,20 @@ use std::path::Path;
 use std::sync::Once;
 use std::time::Duration;
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
 
 use super::{Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle};
 
 static FFMPEG_INIT: Once = Once::new();
 
 fn open_err(path: &Path, reason: impl Into<String>) -> SourceError {
-    SourceError::Open { path: path.to_path_buf(), reason: reason.into() }
+    SourceError::Open {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 /// Opens `path` now (so a missing or unreadable file fails at once) and decodes it on a thread.
@@ -38,7 +41,10 @@ pub fn spawn(path: &Path) -> Result<SourceHandle, SourceError> {
     let frame_seconds = if rate > 0.0 { 1.0 / rate } else { 0.0 };
     let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| open_err(path, format!("unsupported video stream ({e})")))?;
-    let decoder = context.decoder().video().map_err(|e| open_err(path, format!("no decoder for this video ({e})")))?;
+    let decoder = context
+        .decoder()
+        .video()
+        .map_err(|e| open_err(path, format!("no decoder for this video ({e})")))?;
     let path = path.to_path_buf();
     SourceHandle::start("video", move |p: Producer| {
         let mut state = DecodeState {
@@ -58,7 +64,10 @@ pub fn spawn(path: &Path) -> Result<SourceHandle, SourceError> {
             }
             if let Err(e) = state.decoder.send_packet(&packet) {
                 let what = format!("{} packet at frame {}", state.path_text, state.index);
-                if !p.send(SourceEvent::Skipped { what, reason: e.to_string() }) {
+                if !p.send(SourceEvent::Skipped {
+                    what,
+                    reason: e.to_string(),
+                }) {
                     return;
                 }
                 continue;
@@ -89,9 +98,10 @@ impl DecodeState {
         while self.decoder.receive_frame(&mut self.decoded).is_ok() {
             let event = match self.convert(p) {
                 Ok(frame) => SourceEvent::Frame(frame),
-                Err(reason) => {
-                    SourceEvent::Skipped { what: format!("{} frame {}", self.path_text, self.index), reason }
-                }
+                Err(reason) => SourceEvent::Skipped {
+                    what: format!("{} frame {}", self.path_text, self.index),
+                    reason,
+                },
             };
             self.index += 1;
             if !p.send(event) {

@@ -93,11 +93,25 @@ impl EmotionClassifier {
         }
         let session = open_session(env, &manifest, threads)?;
         let in_dims = tensor_dims(&session, &manifest, &manifest.input.name, true)?;
-        check_dims(&manifest, &format!("input '{}'", manifest.input.name), &in_dims, &manifest.expected_input_dims())?;
+        check_dims(
+            &manifest,
+            &format!("input '{}'", manifest.input.name),
+            &in_dims,
+            &manifest.expected_input_dims(),
+        )?;
         let out_name = manifest.output.name.clone().unwrap_or_default();
         let out_dims = tensor_dims(&session, &manifest, &out_name, false)?;
-        check_dims(&manifest, &format!("output '{out_name}'"), &out_dims, &[-1, manifest.output.labels.len() as i64])?;
-        let output_index = session.outputs().iter().position(|o| o.name() == out_name).unwrap_or_default();
+        check_dims(
+            &manifest,
+            &format!("output '{out_name}'"),
+            &out_dims,
+            &[-1, manifest.output.labels.len() as i64],
+        )?;
+        let output_index = session
+            .outputs()
+            .iter()
+            .position(|o| o.name() == out_name)
+            .unwrap_or_default();
         let max_batch = match in_dims.first() {
             Some(&b) if b > 0 => b as usize,
             _ => MAX_BATCH,
@@ -129,7 +143,12 @@ impl EmotionClassifier {
     }
 
     /// Classifies every face of `frame`; `probs` gets `faces.len() * num_classes()` values.
-    pub fn classify_faces(&mut self, frame: &RgbImage, faces: &[Face], probs: &mut Vec<f32>) -> Result<(), VisionError> {
+    pub fn classify_faces(
+        &mut self,
+        frame: &RgbImage,
+        faces: &[Face],
+        probs: &mut Vec<f32>,
+    ) -> Result<(), VisionError> {
         let margin = self.manifest.crop.map_or(0.0, |c| c.margin);
         let mut rects = std::mem::take(&mut self.rects);
         rects.clear();
@@ -146,36 +165,69 @@ impl EmotionClassifier {
         rects: &[BBox],
         probs: &mut Vec<f32>,
     ) -> Result<(), VisionError> {
+        self.classify_with(rects.len(), |i| (src, rects[i]), probs)
+    }
+
+    /// Classifies whole images (e.g. dataset faces), several per inference call.
+    pub fn classify_images<S: PixelSource>(&mut self, images: &[S], probs: &mut Vec<f32>) -> Result<(), VisionError> {
+        self.classify_with(
+            images.len(),
+            |i| {
+                (
+                    &images[i],
+                    BBox::new(0.0, 0.0, images[i].width() as f32, images[i].height() as f32),
+                )
+            },
+            probs,
+        )
+    }
+
+    /// The batching core: item `i` is region `crop(i).1` of image `crop(i).0`.
+    fn classify_with<'s, S: PixelSource + 's>(
+        &mut self,
+        count: usize,
+        crop: impl Fn(usize) -> (&'s S, BBox),
+        probs: &mut Vec<f32>,
+    ) -> Result<(), VisionError> {
         probs.clear();
         let n_classes = self.num_classes();
         let item = self.width * self.height * self.format.channels();
-        for chunk in rects.chunks(self.max_batch) {
-            self.input.resize(chunk.len() * item, 0.0);
-            for (i, rect) in chunk.iter().enumerate() {
+        let mut start = 0;
+        while start < count {
+            let batch = (count - start).min(self.max_batch);
+            self.input.resize(batch * item, 0.0);
+            for i in 0..batch {
+                let (src, rect) = crop(start + i);
                 let dst = &mut self.input[i * item..(i + 1) * item];
                 let (w, h) = (self.width, self.height);
-                self.resampler.sample_into(src, *rect, w, h, w, h, &self.format, dst);
+                self.resampler.sample_into(src, rect, w, h, w, h, &self.format, dst);
             }
+            start += batch;
             let model = self.manifest.name.as_str();
-            let infer_err = |e: ort::Error| VisionError::Inference { model: model.to_string(), reason: e.to_string() };
+            let infer_err = |e: ort::Error| VisionError::Inference {
+                model: model.to_string(),
+                reason: e.to_string(),
+            };
             let c = self.format.channels();
             let shape = match self.manifest.input.layout {
-                Layout::Nchw => [chunk.len(), c, self.height, self.width],
-                Layout::Nhwc => [chunk.len(), self.height, self.width, c],
+                Layout::Nchw => [batch, c, self.height, self.width],
+                Layout::Nhwc => [batch, self.height, self.width, c],
             };
             let tensor = TensorRef::from_array_view((shape, &self.input[..])).map_err(infer_err)?;
             let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
-            let (_, values) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(infer_err)?;
-            if values.len() != chunk.len() * n_classes {
+            let (_, values) = outputs[self.output_index]
+                .try_extract_tensor::<f32>()
+                .map_err(infer_err)?;
+            if values.len() != batch * n_classes {
                 return Err(VisionError::Inference {
                     model: model.to_string(),
-                    reason: format!("output has {} values, expected {} x {n_classes}", values.len(), chunk.len()),
+                    reason: format!("output has {} values, expected {batch} x {n_classes}", values.len()),
                 });
             }
-            let start = probs.len();
+            let first = probs.len();
             probs.extend_from_slice(values);
             if self.manifest.output.kind == Some(OutputKind::Logits) {
-                probs[start..].chunks_mut(n_classes).for_each(softmax);
+                probs[first..].chunks_mut(n_classes).for_each(softmax);
             }
         }
         Ok(())
@@ -184,7 +236,10 @@ impl EmotionClassifier {
     /// The classification of face `i` from a `probs` buffer filled by this classifier.
     pub fn view<'a>(&'a self, probs: &'a [f32], i: usize) -> Classification<'a> {
         let n = self.num_classes();
-        Classification { probabilities: &probs[i * n..(i + 1) * n], labels: self.labels() }
+        Classification {
+            probabilities: &probs[i * n..(i + 1) * n],
+            labels: self.labels(),
+        }
     }
 }
 

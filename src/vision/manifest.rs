@@ -132,7 +132,10 @@ impl Manifest {
     }
 
     fn bad(&self, reason: String) -> VisionError {
-        VisionError::Manifest { path: self.path.clone(), reason }
+        VisionError::Manifest {
+            path: self.path.clone(),
+            reason,
+        }
     }
 
     fn check(&self) -> Result<(), VisionError> {
@@ -157,7 +160,10 @@ impl Manifest {
                     return Err(self.bad("a classifier needs output.name and output.kind".into()));
                 }
                 if self.output.labels.len() < 2 {
-                    return Err(self.bad(format!("output.labels needs at least 2 labels, found {}", self.output.labels.len())));
+                    return Err(self.bad(format!(
+                        "output.labels needs at least 2 labels, found {}",
+                        self.output.labels.len()
+                    )));
                 }
             }
             Task::Detect => {
@@ -232,14 +238,18 @@ margin = 0.0
     #[test]
     fn wrong_mean_length_names_the_file() {
         let text = CLASSIFIER.replace("mean = [0.1, 0.2, 0.3]", "mean = [0.1]");
-        let err = Manifest::parse(&text, Path::new("dir/m.toml")).expect_err("must fail").to_string();
+        let err = Manifest::parse(&text, Path::new("dir/m.toml"))
+            .expect_err("must fail")
+            .to_string();
         assert!(err.contains("dir/m.toml") && err.contains("input.mean"), "{err}");
     }
 
     #[test]
     fn unknown_layout_is_an_error_not_a_panic() {
         let text = CLASSIFIER.replace("\"NHWC\"", "\"HWCN\"");
-        let err = Manifest::parse(&text, Path::new("m.toml")).expect_err("must fail").to_string();
+        let err = Manifest::parse(&text, Path::new("m.toml"))
+            .expect_err("must fail")
+            .to_string();
         assert!(err.contains("m.toml"), "{err}");
     }
 

@@ -19,7 +19,10 @@ pub struct ThreadSettings {
 
 impl Default for ThreadSettings {
     fn default() -> Self {
-        Self { intra_threads: 1, spinning: false }
+        Self {
+            intra_threads: 1,
+            spinning: false,
+        }
     }
 }
 
@@ -31,16 +34,24 @@ pub fn open_session(
 ) -> Result<Session, VisionError> {
     let path = manifest.model_path();
     if !path.is_file() {
-        return Err(VisionError::Model { path, reason: "file not found".into() });
+        return Err(VisionError::Model {
+            path,
+            reason: "file not found".into(),
+        });
     }
-    let model_err = |reason: String| VisionError::Model { path: path.clone(), reason };
+    let model_err = |reason: String| VisionError::Model {
+        path: path.clone(),
+        reason,
+    };
     let builder = Session::builder(env).map_err(|e| model_err(e.to_string()))?;
     let mut builder = builder
         .with_optimization_level(GraphOptimizationLevel::Level3)
         .and_then(|b| b.with_intra_threads(threads.intra_threads))
         .and_then(|b| b.with_intra_op_spinning(threads.spinning))
         .map_err(|e| model_err(e.to_string()))?;
-    builder.commit_from_file(&path).map_err(|e| model_err(first_line(&e.to_string())))
+    builder
+        .commit_from_file(&path)
+        .map_err(|e| model_err(first_line(&e.to_string())))
 }
 
 fn first_line(s: &str) -> String {
@@ -61,8 +72,14 @@ pub fn tensor_dims(session: &Session, manifest: &Manifest, name: &str, input: bo
         return Err(mismatch(format!("no {kind} named '{name}' (the model has {names:?})")));
     };
     match outlet.dtype() {
-        ValueType::Tensor { ty: ort::value::TensorElementType::Float32, shape, .. } => Ok(shape.to_vec()),
-        other => Err(mismatch(format!("{kind} '{name}' is {other:?}, expected a float32 tensor"))),
+        ValueType::Tensor {
+            ty: ort::value::TensorElementType::Float32,
+            shape,
+            ..
+        } => Ok(shape.to_vec()),
+        other => Err(mismatch(format!(
+            "{kind} '{name}' is {other:?}, expected a float32 tensor"
+        ))),
     }
 }
 

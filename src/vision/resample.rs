@@ -37,6 +37,19 @@ impl PixelSource for RgbImage {
     }
 }
 
+impl<T: PixelSource> PixelSource for &T {
+    fn width(&self) -> u32 {
+        (**self).width()
+    }
+    fn height(&self) -> u32 {
+        (**self).height()
+    }
+    #[inline]
+    fn rgb(&self, x: u32, y: u32) -> [f32; 3] {
+        (**self).rgb(x, y)
+    }
+}
+
 impl PixelSource for GrayImage {
     fn width(&self) -> u32 {
         self.width()
@@ -69,7 +82,12 @@ impl TensorFormat {
             mul[c] = 1.0 / (spec.scale * spec.std[c]);
             add[c] = -spec.mean[c] / spec.std[c];
         }
-        Self { layout: spec.layout, color: spec.color, mul, add }
+        Self {
+            layout: spec.layout,
+            color: spec.color,
+            mul,
+            add,
+        }
     }
 
     pub fn channels(&self) -> usize {
@@ -103,7 +121,12 @@ fn taps(out: &mut Vec<Tap>, start: f32, len: f32, n_out: usize, n_src: u32) {
         let s = s.clamp(0.0, last);
         let i0 = s.floor() as u32;
         let i1 = (i0 + 1).min(n_src.saturating_sub(1));
-        out.push(Tap { i0, i1, w1: s - i0 as f32, inside });
+        out.push(Tap {
+            i0,
+            i1,
+            w1: s - i0 as f32,
+            inside,
+        });
     }
 }
 

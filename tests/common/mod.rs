@@ -1,0 +1,53 @@
+//! Shared helpers for the end-to-end tests: where the data, models and binary are.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The shared test data folder: `EMOJI_MIRROR_DATA`, else `../shared/data` beside the checkout.
+pub fn data_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("EMOJI_MIRROR_DATA") {
+        return PathBuf::from(p);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+pub fn data(rel: &str) -> PathBuf {
+    let p = data_dir().join(rel);
+    assert!(
+        p.exists(),
+        "test data missing: {} (set EMOJI_MIRROR_DATA to the shared data folder)",
+        p.display()
+    );
+    p
+}
+
+pub fn project(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Runs the emoji-mirror binary from the project root.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the emoji-mirror binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The ONNX Runtime environment (the setup step must have fetched the library).
+pub fn ort_env() -> &'static ort::environment::Environment {
+    emoji_mirror::runtime::environment(None).expect("ONNX Runtime library (run scripts/setup-ort.sh)")
+}
+
+pub fn settings() -> emoji_mirror::config::Settings {
+    emoji_mirror::config::Settings::default()
+}
