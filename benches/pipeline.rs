@@ -1,1 +1,102 @@
-fn main() {}
+//! Speed of the headless pipeline on real data (criterion).
+//!
+//! `cargo bench --bench pipeline` measures CenterFace per frame at two input sizes,
+//! the classifier per face at batch 1 and 4, and the whole threaded pipeline on the
+//! 640x480 multi-face video; it prints the peak RSS at the end.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use emoji_mirror::config::Settings;
+use emoji_mirror::source::{SourceEvent, SourceSpec};
+use emoji_mirror::vision::{self, Face, FaceDetector};
+
+fn data(rel: &str) -> PathBuf {
+    let base = std::env::var_os("EMOJI_MIRROR_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+        PathBuf::from,
+    );
+    base.join(rel)
+}
+
+const VIDEO: &str = "openmpf-samples/video_01.mp4";
+
+fn first_frame() -> image::RgbImage {
+    let source = SourceSpec::Video(data(VIDEO))
+        .spawn()
+        .expect("sample video (set EMOJI_MIRROR_DATA)");
+    for ev in source.events() {
+        if let SourceEvent::Frame(f) = ev {
+            return f.image;
+        }
+    }
+    panic!("no frame in {VIDEO}");
+}
+
+fn bench(c: &mut Criterion) {
+    let env = emoji_mirror::runtime::environment(None).expect("ONNX Runtime (run scripts/setup-ort.sh)");
+    let frame = first_frame();
+    assert_eq!(frame.dimensions(), (640, 480));
+
+    let mut group = c.benchmark_group("centerface");
+    group.throughput(Throughput::Elements(1));
+    let mut faces: Vec<Face> = Vec::new();
+    for (side, threads) in [(640, 2), (320, 2), (640, 1), (320, 1)] {
+        let mut settings = Settings::default();
+        settings.detector.input_max_side = side;
+        settings.detector.threads.intra_threads = threads;
+        let mut det = vision::open_detector(env, &settings).expect("detector");
+        group.bench_function(format!("{}x{}_threads{threads}", side, side * 3 / 4), |b| {
+            b.iter(|| det.detect(black_box(&frame), &mut faces).expect("detect"))
+        });
+    }
+    group.finish();
+
+    let settings = Settings::default();
+    let mut det = vision::open_detector(env, &settings).expect("detector");
+    det.detect(&frame, &mut faces).expect("detect");
+    assert!(
+        faces.len() >= 4,
+        "the sample frame has at least 4 faces, found {}",
+        faces.len()
+    );
+    let mut clf = vision::open_classifier(env, &settings).expect("classifier");
+    let mut probs = Vec::new();
+    let mut group = c.benchmark_group("classifier");
+    for batch in [1usize, 4] {
+        group.throughput(Throughput::Elements(batch as u64));
+        let some = &faces[..batch];
+        group.bench_function(format!("batch{batch}"), |b| {
+            b.iter(|| {
+                clf.classify_faces(black_box(&frame), some, &mut probs)
+                    .expect("classify")
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("predict");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    let mut settings = Settings::default();
+    settings.detector.input_max_side = settings.video_detector_side;
+    let mut det = vision::open_detector(env, &settings).expect("detector");
+    let frames = 90;
+    group.throughput(Throughput::Elements(frames));
+    group.bench_function("video_01_640x480_frames", |b| {
+        b.iter(|| {
+            let source = SourceSpec::Video(data(VIDEO)).spawn().expect("video");
+            let summary =
+                emoji_mirror::pipeline::run(&source, &mut det, &mut clf, |_| std::ops::ControlFlow::Continue(()));
+            assert_eq!(summary.frames, frames);
+        })
+    });
+    group.finish();
+    if let Some(rss) = emoji_mirror::pipeline::peak_rss_bytes() {
+        println!("peak RSS: {} MiB", rss / (1024 * 1024));
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

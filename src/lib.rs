@@ -3,9 +3,11 @@
 //! The data flows one way, and the modules follow it:
 //! [`source`] (images, folders, video) -> [`vision`] (face detection, emotion
 //! classification) -> [`report`] (console lines, JSON, annotated images,
-//! evaluation). [`runtime`] loads ONNX Runtime; [`config`] holds the settings.
+//! evaluation). [`pipeline`] runs the stages on threads; [`runtime`] loads ONNX Runtime;
+//! [`config`] holds the settings.
 
 pub mod config;
+pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod source;

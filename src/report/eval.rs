@@ -243,13 +243,13 @@ impl Confusion {
             let x = LEFT + p as u32 * CELL;
             draw_text(&mut img, x as i64 + 4, (TOP - 20) as i64, truncate(l, 8), 1, ink);
         }
-        for c in 0..rows as usize {
+        for (c, true_label) in FER_LABELS.iter().enumerate() {
             let y = TOP + c as u32 * CELL;
             draw_text(
                 &mut img,
                 4,
                 (y + CELL / 2 - GLYPH / 2) as i64,
-                &display_label(FER_LABELS[c]),
+                &display_label(true_label),
                 1,
                 ink,
             );

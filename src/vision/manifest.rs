@@ -148,7 +148,10 @@ impl Manifest {
                 self.input.std.len()
             )));
         }
-        if self.input.std.iter().any(|s| *s == 0.0 || !s.is_finite()) || !(self.input.scale > 0.0) {
+        if self.input.std.iter().any(|s| *s == 0.0 || !s.is_finite())
+            || !self.input.scale.is_finite()
+            || self.input.scale <= 0.0
+        {
             return Err(self.bad("input.std and input.scale must be finite and non-zero".into()));
         }
         match self.task {

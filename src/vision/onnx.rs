@@ -44,10 +44,14 @@ pub fn open_session(
         reason,
     };
     let builder = Session::builder(env).map_err(|e| model_err(e.to_string()))?;
-    let mut builder = builder
+    let builder = builder
         .with_optimization_level(GraphOptimizationLevel::Level3)
-        .and_then(|b| b.with_intra_threads(threads.intra_threads))
-        .and_then(|b| b.with_intra_op_spinning(threads.spinning))
+        .map_err(|e| model_err(e.to_string()))?;
+    let builder = builder
+        .with_intra_threads(threads.intra_threads)
+        .map_err(|e| model_err(e.to_string()))?;
+    let mut builder = builder
+        .with_intra_op_spinning(threads.spinning)
         .map_err(|e| model_err(e.to_string()))?;
     builder
         .commit_from_file(&path)
