@@ -97,7 +97,7 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
         let due = !is_video || args.every_frame || last_second != Some(second);
         last_second = Some(second);
         let written = if args.json {
-            write_json(&mut out, &a)
+            write_json(&mut out, &a, &hms)
         } else if due {
             write_lines(&mut out, &a, &hms)
         } else {
@@ -171,12 +171,11 @@ fn write_lines(out: &mut impl Write, a: &Analysed, hms: &str) -> std::io::Result
     Ok(())
 }
 
-fn write_json(out: &mut impl Write, a: &Analysed) -> std::io::Result<()> {
-    let hms = a.frame.time.hms();
+fn write_json(out: &mut impl Write, a: &Analysed, hms: &str) -> std::io::Result<()> {
     let report = FrameReport {
         frame: a.frame.index,
         time: a.frame.time.seconds(),
-        hms: &hms,
+        hms,
         source: &a.frame.name,
         width: a.frame.image.width(),
         height: a.frame.image.height(),

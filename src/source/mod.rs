@@ -21,6 +21,9 @@ use thiserror::Error;
 
 /// Frames that may wait between the decoder and the consumer.
 pub const CHANNEL_FRAMES: usize = 4;
+/// Returned buffers kept for reuse: more than can be in flight through the
+/// channel and the pipeline stages, so a steady stream never allocates.
+pub const RECYCLED_FRAMES: usize = 16;
 
 /// Errors of the source stage; each names the file and the problem.
 #[derive(Debug, Error)]
@@ -160,7 +163,7 @@ impl SourceHandle {
     /// Starts `body` on a named thread with a bounded channel of [`CHANNEL_FRAMES`].
     pub(crate) fn start(name: &str, body: impl FnOnce(Producer) + Send + 'static) -> Result<Self, SourceError> {
         let (events_tx, events_rx) = bounded(CHANNEL_FRAMES);
-        let (recycle_tx, recycle_rx) = bounded(CHANNEL_FRAMES + 2);
+        let (recycle_tx, recycle_rx) = bounded(RECYCLED_FRAMES);
         let stop = Arc::new(AtomicBool::new(false));
         let producer = Producer {
             events: events_tx,
