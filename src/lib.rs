@@ -2,7 +2,7 @@
 //!
 //! The data flows one way, and the modules follow it:
 //! [`source`] (images, folders, video) -> [`vision`] (face detection, emotion
-//! classification) -> [`report`] (console lines, JSON, annotated images,
+//! classification) -> [`tracking`] (identity, stable emotions) -> [`report`] (console lines, JSON, annotated images,
 //! evaluation). [`pipeline`] runs the stages on threads; [`runtime`] loads ONNX Runtime;
 //! [`config`] holds the settings.
 
@@ -11,4 +11,5 @@ pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod source;
+pub mod tracking;
 pub mod vision;
