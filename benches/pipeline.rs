@@ -87,8 +87,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("video_01_640x480_frames", |b| {
         b.iter(|| {
             let source = SourceSpec::Video(data(VIDEO)).spawn().expect("video");
-            let summary =
-                emoji_mirror::pipeline::run(&source, &mut det, &mut clf, |_| std::ops::ControlFlow::Continue(()));
+            let summary = emoji_mirror::pipeline::run(&source, &mut det, &mut clf, Default::default(), |_| {
+                std::ops::ControlFlow::Continue(())
+            });
             assert_eq!(summary.frames, frames);
         })
     });

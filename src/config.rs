@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::tracking::TrackingSettings;
 use crate::vision::DetectorSettings;
 use crate::vision::onnx::ThreadSettings;
 
@@ -37,6 +38,8 @@ pub struct Settings {
     /// Detector input side (pixels, longer side) for video, where speed matters more.
     pub video_detector_side: usize,
     pub classifier_threads: ThreadSettings,
+    /// Face identity across frames and the confirmation window.
+    pub tracking: TrackingSettings,
     /// ONNX Runtime library; `None` searches the default places (see `runtime`).
     pub ort_lib: Option<PathBuf>,
 }
@@ -49,6 +52,7 @@ impl Default for Settings {
             detector: DetectorSettings::default(),
             video_detector_side: DEFAULT_VIDEO_DETECTOR_SIDE,
             classifier_threads: ThreadSettings::default(),
+            tracking: TrackingSettings::default(),
             ort_lib: None,
         }
     }

@@ -10,15 +10,30 @@ use std::ops::ControlFlow;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::source::{Frame, SourceError, SourceEvent, SourceHandle};
+use crate::tracking::Tracker;
 use crate::vision::{EmotionClassifier, Face, FaceDetector};
 
 /// Frames that may wait between detection and classification.
 pub const STAGE_FRAMES: usize = 2;
 
+/// How the stages are combined.
+#[derive(Debug, Default)]
+pub struct Options<'t> {
+    /// Follow faces across frames; then `faces` are the tracks' boxes, in track order.
+    pub tracker: Option<&'t mut Tracker>,
+    /// Detect on every Nth frame only (N >= 1; needs a tracker, which predicts the boxes in between).
+    pub detect_every: u32,
+}
+
 /// One analysed frame, as the callback sees it.
 pub struct Analysed<'a> {
     pub frame: &'a mut Frame,
+    /// The classified faces: detections, or with a tracker the tracked boxes (track order).
     pub faces: &'a [Face],
+    /// Whether the detector ran on this frame.
+    pub detected: bool,
+    /// The tracker after this frame, when tracking.
+    pub tracker: Option<&'a Tracker>,
     /// `faces.len() * classifier.num_classes()` probabilities, face by face.
     pub probabilities: &'a [f32],
     pub classifier: &'a EmotionClassifier,
@@ -36,8 +51,15 @@ pub struct RunSummary {
 }
 
 enum Detected {
-    Frame { frame: Frame, faces: Vec<Face> },
-    Skipped { what: String, reason: String },
+    Frame {
+        frame: Frame,
+        faces: Vec<Face>,
+        detected: bool,
+    },
+    Skipped {
+        what: String,
+        reason: String,
+    },
     Failed(SourceError),
 }
 
@@ -46,17 +68,25 @@ pub fn run(
     source: &SourceHandle,
     detector: &mut dyn FaceDetector,
     classifier: &mut EmotionClassifier,
+    options: Options,
     mut on_frame: impl FnMut(Analysed) -> ControlFlow<()>,
 ) -> RunSummary {
+    let mut tracker = options.tracker;
+    let detect_every = if tracker.is_some() {
+        options.detect_every.max(1)
+    } else {
+        1
+    };
     let (det_tx, det_rx) = bounded::<Detected>(STAGE_FRAMES);
     let (faces_back_tx, faces_back_rx) = bounded::<Vec<Face>>(STAGE_FRAMES + 2);
     std::thread::scope(|scope| {
-        scope.spawn(move || detect_stage(source, detector, det_tx, faces_back_rx));
+        scope.spawn(move || detect_stage(source, detector, detect_every, det_tx, faces_back_rx));
         let mut summary = RunSummary::default();
         let mut probs = Vec::new();
+        let mut tracked = Vec::new();
         for item in det_rx {
-            let (mut frame, faces) = match item {
-                Detected::Frame { frame, faces } => (frame, faces),
+            let (mut frame, faces, detected) = match item {
+                Detected::Frame { frame, faces, detected } => (frame, faces, detected),
                 Detected::Skipped { what, reason } => {
                     tracing::warn!("skipped {what}: {reason}");
                     summary.skipped += 1;
@@ -67,17 +97,32 @@ pub fn run(
                     break;
                 }
             };
-            if let Err(e) = classifier.classify_faces(&frame.image, &faces, &mut probs) {
+            let time_s = frame.time.seconds();
+            if let Some(tr) = tracker.as_deref_mut() {
+                if detected {
+                    tr.update(time_s, &faces);
+                } else {
+                    tr.predict(time_s);
+                }
+                tr.faces_into(&mut tracked);
+            }
+            let classified: &[Face] = if tracker.is_some() { &tracked } else { &faces };
+            if let Err(e) = classifier.classify_faces(&frame.image, classified, &mut probs) {
                 tracing::warn!("skipped frame {}: {e}", frame.index);
                 summary.skipped += 1;
                 source.recycle(frame.image);
                 continue;
             }
+            if let Some(tr) = tracker.as_deref_mut() {
+                tr.observe(time_s, &probs);
+            }
             summary.frames += 1;
-            summary.faces += faces.len() as u64;
+            summary.faces += classified.len() as u64;
             let flow = on_frame(Analysed {
                 frame: &mut frame,
-                faces: &faces,
+                faces: classified,
+                detected,
+                tracker: tracker.as_deref(),
                 probabilities: &probs,
                 classifier: &*classifier,
             });
@@ -95,6 +140,7 @@ pub fn run(
 fn detect_stage(
     source: &SourceHandle,
     detector: &mut dyn FaceDetector,
+    detect_every: u32,
     out: Sender<Detected>,
     faces_back: Receiver<Vec<Face>>,
 ) {
@@ -102,14 +148,27 @@ fn detect_stage(
         let item = match event {
             SourceEvent::Frame(frame) => {
                 let mut faces = faces_back.try_recv().unwrap_or_default();
-                match detector.detect(&frame.image, &mut faces) {
-                    Ok(()) => Detected::Frame { frame, faces },
-                    Err(e) => {
-                        let what = format!("frame {}", frame.index);
-                        source.recycle(frame.image);
-                        Detected::Skipped {
-                            what,
-                            reason: e.to_string(),
+                faces.clear();
+                if frame.index % u64::from(detect_every) != 0 {
+                    Detected::Frame {
+                        frame,
+                        faces,
+                        detected: false,
+                    }
+                } else {
+                    match detector.detect(&frame.image, &mut faces) {
+                        Ok(()) => Detected::Frame {
+                            frame,
+                            faces,
+                            detected: true,
+                        },
+                        Err(e) => {
+                            let what = format!("frame {}", frame.index);
+                            source.recycle(frame.image);
+                            Detected::Skipped {
+                                what,
+                                reason: e.to_string(),
+                            }
                         }
                     }
                 }

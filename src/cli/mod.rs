@@ -2,6 +2,7 @@
 
 mod eval;
 mod predict;
+mod stability;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,8 @@ Examples:
   emoji-mirror predict --video clip.mp4 --json > faces.jsonl
   emoji-mirror predict --image-dir photos/ --annotate out/
   emoji-mirror eval --csv fer2013_publictest.csv.gz --usage PublicTest
+  emoji-mirror predict --video clip.mp4 --track
+  emoji-mirror stability --video clip.mp4
 
 ONNX Runtime is loaded from --ort-lib, ORT_DYLIB_PATH, or .ort/ (run scripts/setup-ort.sh once).";
 
@@ -56,6 +59,10 @@ pub enum Command {
     /// Measure the classifier's accuracy on a FER2013-layout CSV (emotion,pixels,Usage).
     #[command(after_help = eval::EXAMPLES)]
     Eval(eval::EvalArgs),
+    /// Measure label stability with tracking: label changes per minute with and without the
+    /// confirmation window, ids used, and the delay after an expression change.
+    #[command(after_help = stability::EXAMPLES)]
+    Stability(stability::StabilityArgs),
 }
 
 /// Where frames come from (exactly one).
@@ -110,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Predict(args) => predict::run(&args, settings),
         Command::Eval(args) => eval::run(&args, settings),
+        Command::Stability(args) => stability::run(&args, settings),
     }
 }
 

@@ -15,8 +15,9 @@ use image::Rgb;
 use emoji_mirror::config::Settings;
 use emoji_mirror::pipeline::{self, Analysed};
 use emoji_mirror::report::draw::{draw_label, fill_rect, stroke_box};
-use emoji_mirror::report::json::{FrameReport, face_report};
+use emoji_mirror::report::json::{FrameReport, face_report, with_track};
 use emoji_mirror::report::{display_label, face_line};
+use emoji_mirror::tracking::Tracker;
 use emoji_mirror::vision::classifier::top_two;
 use emoji_mirror::vision::{self, EmotionClassifier, Face};
 
@@ -29,7 +30,9 @@ Examples:
   emoji-mirror predict --video clip.mp4 --every-frame   # a line per face per frame
   emoji-mirror predict --video clip.mp4 --json          # JSON lines: boxes, landmarks, all probabilities
   emoji-mirror predict --image-dir photos/ --annotate annotated/
-  emoji-mirror predict --video clip.mp4 --det-size 320  # faster detection for faces larger than ~40 px";
+  emoji-mirror predict --video clip.mp4 --det-size 320  # faster detection for faces larger than ~40 px
+  emoji-mirror predict --video clip.mp4 --track         # stable emotion per person: 00:00:01 : Happy , 91%  (person 1)
+  emoji-mirror predict --video clip.mp4 --track --detect-every 3";
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
@@ -57,6 +60,13 @@ pub struct PredictArgs {
     /// ONNX Runtime threads for the detector (default 2).
     #[arg(long, value_name = "N")]
     pub det_threads: Option<usize>,
+    /// Follow each person across frames: lines show the person's id and the
+    /// confirmed emotion (the dominant one of the last 20 frames, or Neutral).
+    #[arg(long)]
+    pub track: bool,
+    /// With --track: run the detector on every Nth frame only; tracks carry predicted boxes in between.
+    #[arg(long, value_name = "N", requires = "track", default_value_t = 1)]
+    pub detect_every: u32,
 }
 
 pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
@@ -91,7 +101,14 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     let mut write_error = None;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary = pipeline::run(&source, &mut detector, &mut classifier, |a| {
+    let mut tracker = args
+        .track
+        .then(|| Tracker::new(settings.tracking.clone(), classifier.labels()));
+    let options = pipeline::Options {
+        tracker: tracker.as_mut(),
+        detect_every: args.detect_every,
+    };
+    let summary = pipeline::run(&source, &mut detector, &mut classifier, options, |a| {
         let hms = a.frame.time.hms();
         let second = a.frame.time.seconds().floor() as i64;
         let due = !is_video || args.every_frame || last_second != Some(second);
@@ -165,8 +182,19 @@ fn write_lines(out: &mut impl Write, a: &Analysed, hms: &str) -> std::io::Result
     }
     for i in 0..a.faces.len() {
         let c = a.classifier.view(a.probabilities, i);
-        let (idx, p) = c.top();
-        writeln!(out, "{}{suffix}", face_line(hms, &c.labels[idx], p))?;
+        match a.tracker.map(|t| &t.tracks()[i]) {
+            Some(track) => {
+                // The confirmed emotion, with its smoothed probability.
+                let smoothed = track.smoothed.values();
+                let idx = track.confirmed().unwrap_or_else(|| top_two(smoothed).0.0);
+                let line = face_line(hms, &c.labels[idx], smoothed[idx]);
+                writeln!(out, "{line}  (person {}){suffix}", track.id)?;
+            }
+            None => {
+                let (idx, p) = c.top();
+                writeln!(out, "{}{suffix}", face_line(hms, &c.labels[idx], p))?;
+            }
+        }
     }
     Ok(())
 }
@@ -184,11 +212,12 @@ fn write_json(out: &mut impl Write, a: &Analysed, hms: &str) -> std::io::Result<
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                face_report(
-                    f,
-                    a.classifier.labels(),
-                    a.classifier.view(a.probabilities, i).probabilities,
-                )
+                let labels = a.classifier.labels();
+                let report = face_report(f, labels, a.classifier.view(a.probabilities, i).probabilities);
+                match a.tracker {
+                    Some(t) => with_track(report, &t.tracks()[i], labels),
+                    None => report,
+                }
             })
             .collect(),
     };

@@ -34,6 +34,13 @@ pub struct FaceReport<'a> {
     pub label: &'a str,
     pub probability: f32,
     pub probabilities: LabelledProbabilities<'a>,
+    /// With tracking: the person's id, confirmed label and smoothed probabilities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothed: Option<LabelledProbabilities<'a>>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +66,25 @@ pub fn face_report<'a>(face: &Face, labels: &'a [String], probabilities: &'a [f3
         label: &labels[top],
         probability: p,
         probabilities: LabelledProbabilities { labels, probabilities },
+        track: None,
+        confirmed: None,
+        smoothed: None,
     }
+}
+
+/// Adds a track's id, confirmed label and smoothed probabilities to a face report.
+pub fn with_track<'a>(
+    mut report: FaceReport<'a>,
+    track: &'a crate::tracking::Track,
+    labels: &'a [String],
+) -> FaceReport<'a> {
+    report.track = Some(track.id);
+    report.confirmed = track.confirmed().map(|c| labels[c].as_str());
+    report.smoothed = Some(LabelledProbabilities {
+        labels,
+        probabilities: track.smoothed.values(),
+    });
+    report
 }
 
 #[cfg(test)]

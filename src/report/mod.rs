@@ -3,6 +3,7 @@
 pub mod draw;
 pub mod eval;
 pub mod json;
+pub mod stability;
 
 /// Display form of a label: first letter upper case ("happy" -> "Happy").
 pub fn display_label(label: &str) -> String {
