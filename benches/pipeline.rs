@@ -14,19 +14,15 @@ use emoji_mirror::source::{SourceEvent, SourceSpec};
 use emoji_mirror::vision::{self, Face, FaceDetector};
 
 fn data(rel: &str) -> PathBuf {
-    let base = std::env::var_os("EMOJI_MIRROR_DATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-        PathBuf::from,
-    );
+    let base = std::env::var_os("EMOJI_MIRROR_DATA")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"), PathBuf::from);
     base.join(rel)
 }
 
 const VIDEO: &str = "openmpf-samples/video_01.mp4";
 
 fn first_frame() -> image::RgbImage {
-    let source = SourceSpec::Video(data(VIDEO))
-        .spawn()
-        .expect("sample video (set EMOJI_MIRROR_DATA)");
+    let source = SourceSpec::Video(data(VIDEO)).spawn().expect("sample video (set EMOJI_MIRROR_DATA)");
     for ev in source.events() {
         if let SourceEvent::Frame(f) = ev {
             return f.image;
@@ -57,11 +53,7 @@ fn bench(c: &mut Criterion) {
     let settings = Settings::default();
     let mut det = vision::open_detector(env, &settings).expect("detector");
     det.detect(&frame, &mut faces).expect("detect");
-    assert!(
-        faces.len() >= 4,
-        "the sample frame has at least 4 faces, found {}",
-        faces.len()
-    );
+    assert!(faces.len() >= 4, "the sample frame has at least 4 faces, found {}", faces.len());
     let mut clf = vision::open_classifier(env, &settings).expect("classifier");
     let mut probs = Vec::new();
     let mut group = c.benchmark_group("classifier");
@@ -69,10 +61,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(batch as u64));
         let some = &faces[..batch];
         group.bench_function(format!("batch{batch}"), |b| {
-            b.iter(|| {
-                clf.classify_faces(black_box(&frame), some, &mut probs)
-                    .expect("classify")
-            })
+            b.iter(|| clf.classify_faces(black_box(&frame), some, &mut probs).expect("classify"))
         });
     }
     group.finish();

@@ -61,14 +61,9 @@ impl Default for Settings {
 impl Settings {
     /// Reads a settings file; fields it leaves out keep their defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            reason: e.message().into(),
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.message().into() })
     }
 }
 
@@ -79,11 +74,7 @@ pub fn resolve_project_path(path: &Path) -> PathBuf {
         return path.to_path_buf();
     }
     let in_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    if in_crate.exists() {
-        in_crate
-    } else {
-        path.to_path_buf()
-    }
+    if in_crate.exists() { in_crate } else { path.to_path_buf() }
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ enum Detected {
         reason: String,
     },
     Failed(SourceError),
+    /// A live source lost or regained its device.
+    Status(String),
 }
 
 /// Runs `source` through `detector` and `classifier` until it ends or `on_frame` breaks.
@@ -72,11 +74,7 @@ pub fn run(
     mut on_frame: impl FnMut(Analysed) -> ControlFlow<()>,
 ) -> RunSummary {
     let mut tracker = options.tracker;
-    let detect_every = if tracker.is_some() {
-        options.detect_every.max(1)
-    } else {
-        1
-    };
+    let detect_every = if tracker.is_some() { options.detect_every.max(1) } else { 1 };
     let (det_tx, det_rx) = bounded::<Detected>(STAGE_FRAMES);
     let (faces_back_tx, faces_back_rx) = bounded::<Vec<Face>>(STAGE_FRAMES + 2);
     std::thread::scope(|scope| {
@@ -95,6 +93,10 @@ pub fn run(
                 Detected::Failed(e) => {
                     summary.failed = Some(e);
                     break;
+                }
+                Detected::Status(message) => {
+                    tracing::warn!("{message}");
+                    continue;
                 }
             };
             let time_s = frame.time.seconds();
@@ -150,31 +152,22 @@ fn detect_stage(
                 let mut faces = faces_back.try_recv().unwrap_or_default();
                 faces.clear();
                 if frame.index % u64::from(detect_every) != 0 {
-                    Detected::Frame {
-                        frame,
-                        faces,
-                        detected: false,
-                    }
+                    Detected::Frame { frame, faces, detected: false }
                 } else {
                     match detector.detect(&frame.image, &mut faces) {
-                        Ok(()) => Detected::Frame {
-                            frame,
-                            faces,
-                            detected: true,
-                        },
+                        Ok(()) => Detected::Frame { frame, faces, detected: true },
                         Err(e) => {
                             let what = format!("frame {}", frame.index);
                             source.recycle(frame.image);
-                            Detected::Skipped {
-                                what,
-                                reason: e.to_string(),
-                            }
+                            Detected::Skipped { what, reason: e.to_string() }
                         }
                     }
                 }
             }
             SourceEvent::Skipped { what, reason } => Detected::Skipped { what, reason },
             SourceEvent::Failed(e) => Detected::Failed(e),
+            SourceEvent::Lost { reason } => Detected::Status(format!("lost {reason}")),
+            SourceEvent::Restored { what } => Detected::Status(format!("{what} is back")),
         };
         if out.send(item).is_err() {
             return;

@@ -42,9 +42,7 @@ pub fn candidate_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
         return vec![PathBuf::from(p)];
     }
     let mut out = vec![Path::new(DEFAULT_ORT_DIR).join(ORT_LIB_NAME)];
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(DEFAULT_ORT_DIR)
-        .join(ORT_LIB_NAME);
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_ORT_DIR).join(ORT_LIB_NAME);
     if !out.contains(&crate_dir) {
         out.push(crate_dir);
     }
@@ -73,28 +71,15 @@ pub fn environment(explicit: Option<&Path>) -> Result<&'static Environment, Runt
     }
     let candidates = candidate_paths(explicit);
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        let tried = candidates
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let tried = candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         return Err(RuntimeError::NotFound { tried });
     };
     let env = ort::init_from(path)
-        .map_err(|e| RuntimeError::Load {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?
+        .map_err(|e| RuntimeError::Load { path: path.clone(), reason: e.to_string() })?
         .with_name("emoji-mirror")
         .build()
-        .map_err(|e| RuntimeError::Load {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-    let loaded = LOADED.get_or_init(|| Loaded {
-        path: path.clone(),
-        env,
-    });
+        .map_err(|e| RuntimeError::Load { path: path.clone(), reason: e.to_string() })?;
+    let loaded = LOADED.get_or_init(|| Loaded { path: path.clone(), env });
     Ok(&loaded.env)
 }
 

@@ -14,11 +14,7 @@ fn colour8() -> EmotionClassifier {
 }
 
 fn face_at(x: f32, y: f32, side: f32) -> Face {
-    Face {
-        bbox_in_frame: BBox::new(x, y, side, side),
-        landmarks_in_frame: [[0.0; 2]; LANDMARKS],
-        score: 1.0,
-    }
+    Face { bbox_in_frame: BBox::new(x, y, side, side), landmarks_in_frame: [[0.0; 2]; LANDMARKS], score: 1.0 }
 }
 
 #[test]
@@ -27,12 +23,8 @@ fn second_manifest_classifies_each_face_of_a_batch_in_its_own_labels() {
     assert_eq!(clf.num_classes(), 8);
     // Four coloured squares on grey; each "face" box covers one square.
     let mut img = RgbImage::from_pixel(400, 100, Rgb([128, 128, 128]));
-    let colours = [
-        ([250u8, 10, 10], "red"),
-        ([10, 10, 240], "blue"),
-        ([240, 240, 20], "yellow"),
-        ([20, 20, 20], "black"),
-    ];
+    let colours =
+        [([250u8, 10, 10], "red"), ([10, 10, 240], "blue"), ([240, 240, 20], "yellow"), ([20, 20, 20], "black")];
     for (i, (c, _)) in colours.iter().enumerate() {
         for y in 10..90 {
             for x in (i as u32 * 100 + 10)..(i as u32 * 100 + 90) {
@@ -58,8 +50,7 @@ fn channel_order_matters_red_is_not_blue() {
     let mut clf = colour8();
     let img = RgbImage::from_pixel(64, 64, Rgb([255, 0, 0]));
     let mut probs = Vec::new();
-    clf.classify_rects(&img, &[BBox::new(0.0, 0.0, 64.0, 64.0)], &mut probs)
-        .expect("classify");
+    clf.classify_rects(&img, &[BBox::new(0.0, 0.0, 64.0, 64.0)], &mut probs).expect("classify");
     assert_eq!(clf.view(&probs, 0).top_label(), "red");
 }
 

@@ -38,11 +38,7 @@ fn predict_on_the_happy_clip_prints_happy_every_second() {
     let seconds: std::collections::BTreeSet<u32> = lines.iter().map(|l| l.0).collect();
     assert_eq!(seconds.into_iter().collect::<Vec<_>>(), vec![0, 1], "{lines:?}");
     let happy = lines.iter().filter(|l| l.1 == "Happy").count();
-    assert!(
-        happy * 2 > lines.len(),
-        "Happy in only {happy} of {} lines: {lines:?}",
-        lines.len()
-    );
+    assert!(happy * 2 > lines.len(), "Happy in only {happy} of {} lines: {lines:?}", lines.len());
 }
 
 #[test]
@@ -50,10 +46,8 @@ fn predict_json_has_boxes_landmarks_and_all_probabilities() {
     let clip = data("crema-d/mp4/1001_DFA_ANG_XX.mp4");
     let o = run(&["predict", "--video", clip.to_str().expect("utf8"), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let frames: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let frames: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert!(frames.len() >= 56, "every frame is reported, got {}", frames.len());
     let mut last_time = -1.0;
     for (i, f) in frames.iter().enumerate() {
@@ -71,33 +65,18 @@ fn predict_json_has_boxes_landmarks_and_all_probabilities() {
         let sum: f64 = probs.values().map(|v| v.as_f64().expect("p")).sum();
         assert!((sum - 1.0).abs() < 1e-2, "probabilities sum to {sum}");
     }
-    assert!(
-        (last_time - 2.3).abs() < 0.2,
-        "the clip is ~2.3 s long, last frame at {last_time}"
-    );
+    assert!((last_time - 2.3).abs() < 0.2, "the clip is ~2.3 s long, last frame at {last_time}");
 }
 
 #[test]
 fn predict_annotate_writes_a_picture_per_image() {
     let dir = tempfile::tempdir().expect("tempdir");
     let photo = data("dlib-faces/2008_001322.jpg");
-    let o = run(&[
-        "predict",
-        "--image",
-        photo.to_str().expect("utf8"),
-        "--annotate",
-        dir.path().to_str().expect("utf8"),
-    ]);
+    let o =
+        run(&["predict", "--image", photo.to_str().expect("utf8"), "--annotate", dir.path().to_str().expect("utf8")]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o).lines().filter(|l| parse_line(l).is_some()).count(),
-        3,
-        "{}",
-        stdout(&o)
-    );
-    let out = image::open(dir.path().join("2008_001322.png"))
-        .expect("annotated PNG")
-        .into_rgb8();
+    assert_eq!(stdout(&o).lines().filter(|l| parse_line(l).is_some()).count(), 3, "{}", stdout(&o));
+    let out = image::open(dir.path().join("2008_001322.png")).expect("annotated PNG").into_rgb8();
     let original = image::open(&photo).expect("photo").into_rgb8();
     assert_eq!(out.dimensions(), original.dimensions());
     let changed = out.pixels().zip(original.pixels()).filter(|(a, b)| a != b).count();
@@ -108,22 +87,12 @@ fn predict_annotate_writes_a_picture_per_image() {
 fn folder_with_a_corrupt_image_skips_it_and_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("a_broken.jpg"), b"\xff\xd8 not really a jpeg").expect("write");
-    std::fs::copy(
-        data("openmpf-samples/meds-aa-S001-01.jpg"),
-        dir.path().join("b_face.jpg"),
-    )
-    .expect("copy");
+    std::fs::copy(data("openmpf-samples/meds-aa-S001-01.jpg"), dir.path().join("b_face.jpg")).expect("copy");
     let o = run(&["predict", "--image-dir", dir.path().to_str().expect("utf8")]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("a_broken.jpg") && err.contains("skipped"), "{err}");
-    assert!(
-        stdout(&o)
-            .lines()
-            .any(|l| l.contains("b_face.jpg") && parse_line(l).is_some()),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).lines().any(|l| l.contains("b_face.jpg") && parse_line(l).is_some()), "{}", stdout(&o));
 }
 
 #[test]
@@ -138,35 +107,17 @@ fn missing_and_corrupt_inputs_fail_with_one_clear_line() {
     std::fs::create_dir(&empty).expect("mkdir");
     let s = |p: &Path| p.to_str().expect("utf8").to_string();
 
-    assert_clear_error(
-        &run(&["predict", "--image", "no/such/photo.jpg"]),
-        &["no/such/photo.jpg", "not found"],
-    );
+    assert_clear_error(&run(&["predict", "--image", "no/such/photo.jpg"]), &["no/such/photo.jpg", "not found"]);
     assert_clear_error(&run(&["predict", "--image", &s(&corrupt_png)]), &["corrupt.png"]);
-    assert_clear_error(
-        &run(&["predict", "--video", &s(&corrupt_video)]),
-        &["corrupt.mp4", "not a readable video"],
-    );
-    assert_clear_error(
-        &run(&["predict", "--video", "no/such/clip.mp4"]),
-        &["no/such/clip.mp4", "not found"],
-    );
-    assert_clear_error(
-        &run(&["predict", "--image-dir", &s(&empty)]),
-        &["empty", "no images found"],
-    );
+    assert_clear_error(&run(&["predict", "--video", &s(&corrupt_video)]), &["corrupt.mp4", "not a readable video"]);
+    assert_clear_error(&run(&["predict", "--video", "no/such/clip.mp4"]), &["no/such/clip.mp4", "not found"]);
+    assert_clear_error(&run(&["predict", "--image-dir", &s(&empty)]), &["empty", "no images found"]);
 }
 
 #[test]
 fn missing_onnx_runtime_says_how_to_get_it() {
     let photo = data("openmpf-samples/meds-aa-S001-01.jpg");
-    let o = run(&[
-        "predict",
-        "--ort-lib",
-        "no/such/libonnxruntime.so",
-        "--image",
-        photo.to_str().expect("utf8"),
-    ]);
+    let o = run(&["predict", "--ort-lib", "no/such/libonnxruntime.so", "--image", photo.to_str().expect("utf8")]);
     assert_clear_error(&o, &["no/such/libonnxruntime.so", "scripts/setup-ort.sh"]);
 }
 
@@ -180,26 +131,16 @@ fn bad_models_and_manifests_fail_with_one_clear_line() {
 
     // An ONNX file that is not a model.
     std::fs::write(d.join("garbage.onnx"), b"this is not a protobuf").expect("write");
-    std::fs::write(
-        d.join("garbage.toml"),
-        manifest.replace("emotion-mini-xception.onnx", "garbage.onnx"),
-    )
-    .expect("w");
+    std::fs::write(d.join("garbage.toml"), manifest.replace("emotion-mini-xception.onnx", "garbage.onnx")).expect("w");
     // A manifest whose input size does not match the model.
     let wrong = manifest
-        .replace(
-            "\"emotion-mini-xception.onnx\"",
-            &format!("{:?}", real_model.to_str().expect("utf8")),
-        )
+        .replace("\"emotion-mini-xception.onnx\"", &format!("{:?}", real_model.to_str().expect("utf8")))
         .replace("width = 64", "width = 48")
         .replace("height = 64", "height = 48");
     std::fs::write(d.join("wrong.toml"), wrong).expect("write");
     // A manifest with an input name the model lacks.
     let renamed = manifest
-        .replace(
-            "\"emotion-mini-xception.onnx\"",
-            &format!("{:?}", real_model.to_str().expect("utf8")),
-        )
+        .replace("\"emotion-mini-xception.onnx\"", &format!("{:?}", real_model.to_str().expect("utf8")))
         .replace("name = \"input\"", "name = \"image\"");
     std::fs::write(d.join("renamed.toml"), renamed).expect("write");
     // Malformed TOML.
@@ -211,10 +152,7 @@ fn bad_models_and_manifests_fail_with_one_clear_line() {
         &run(&["predict", "--classifier", &m("garbage.toml"), "--image", img]),
         &["garbage.onnx", "not a usable ONNX model"],
     );
-    assert_clear_error(
-        &run(&["predict", "--classifier", &m("wrong.toml"), "--image", img]),
-        &["wrong.toml", "48"],
-    );
+    assert_clear_error(&run(&["predict", "--classifier", &m("wrong.toml"), "--image", img]), &["wrong.toml", "48"]);
     assert_clear_error(
         &run(&["predict", "--classifier", &m("renamed.toml"), "--image", img]),
         &["renamed.toml", "image"],
@@ -235,18 +173,9 @@ fn eval_rejects_a_row_with_the_wrong_pixel_count() {
     let csv = dir.path().join("short.csv");
     let good = vec!["100"; 2304].join(" ");
     let short = vec!["100"; 2303].join(" ");
-    std::fs::write(
-        &csv,
-        format!("emotion,pixels,Usage\n3,{good},PublicTest\n4,{short},PublicTest\n"),
-    )
-    .expect("w");
-    let o = run(&[
-        "eval",
-        "--csv",
-        csv.to_str().expect("utf8"),
-        "--png",
-        dir.path().join("c.png").to_str().expect("utf8"),
-    ]);
+    std::fs::write(&csv, format!("emotion,pixels,Usage\n3,{good},PublicTest\n4,{short},PublicTest\n")).expect("w");
+    let o =
+        run(&["eval", "--csv", csv.to_str().expect("utf8"), "--png", dir.path().join("c.png").to_str().expect("utf8")]);
     assert_clear_error(&o, &["short.csv:3", "found 2303"]);
 }
 
@@ -273,21 +202,10 @@ fn eval_reproduces_the_independent_reference_accuracy() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("Accuracy on test set: "))
-        .expect("accuracy line");
-    let printed: f64 = line["Accuracy on test set: ".len()..]
-        .split('%')
-        .next()
-        .expect("pct")
-        .parse()
-        .expect("number");
+    let line = out.lines().find(|l| l.starts_with("Accuracy on test set: ")).expect("accuracy line");
+    let printed: f64 = line["Accuracy on test set: ".len()..].split('%').next().expect("pct").parse().expect("number");
     let want = reference["accuracy"].as_f64().expect("accuracy") * 100.0;
-    assert!(
-        (printed - want).abs() <= 0.5,
-        "ours {printed:.2}% vs reference {want:.2}%"
-    );
+    assert!((printed - want).abs() <= 0.5, "ours {printed:.2}% vs reference {want:.2}%");
     let ours: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("json");
     assert_eq!(ours["count"], reference["count"], "same number of PublicTest faces");
     assert!(out.contains("Per-class recall") && out.contains("Confusion matrix"));

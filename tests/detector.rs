@@ -25,15 +25,9 @@ fn annotations() -> Vec<Annotated> {
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let v: Vec<&str> = line.split(',').collect();
         let n = |i: usize| v[i].trim().parse::<f32>().expect("number");
-        by_file
-            .entry(v[f].to_string())
-            .or_default()
-            .push(BBox::new(n(l), n(t), n(w), n(h)));
+        by_file.entry(v[f].to_string()).or_default().push(BBox::new(n(l), n(t), n(w), n(h)));
     }
-    by_file
-        .into_iter()
-        .map(|(file, boxes)| Annotated { file, boxes })
-        .collect()
+    by_file.into_iter().map(|(file, boxes)| Annotated { file, boxes }).collect()
 }
 
 /// Greedy one-to-one matching by IoU; returns (matched, false positives).
@@ -92,10 +86,7 @@ fn landmarks_lie_inside_their_boxes_and_eyes_above_mouth() {
     let f = faces[0];
     let b = f.bbox_in_frame;
     for [x, y] in f.landmarks_in_frame {
-        assert!(
-            x >= b.x && x <= b.x + b.w && y >= b.y && y <= b.y + b.h,
-            "landmark ({x},{y}) outside {b:?}"
-        );
+        assert!(x >= b.x && x <= b.x + b.w && y >= b.y && y <= b.y + b.h, "landmark ({x},{y}) outside {b:?}");
     }
     let [le, re, _nose, lm, rm] = f.landmarks_in_frame;
     assert!(le[0] < re[0], "left eye left of right eye");
@@ -112,9 +103,5 @@ fn smaller_detector_input_still_finds_a_large_face() {
     let mut faces = Vec::new();
     detector.detect(&img, &mut faces).expect("detect");
     assert_eq!(faces.len(), 1);
-    assert!(
-        faces[0].bbox_in_frame.w > img.width() as f32 * 0.2,
-        "face box {:?}",
-        faces[0].bbox_in_frame
-    );
+    assert!(faces[0].bbox_in_frame.w > img.width() as f32 * 0.2, "face box {:?}", faces[0].bbox_in_frame);
 }

@@ -21,10 +21,7 @@ fn track_video(rel: &str, detect_every: u32) -> (StabilityMeter, BTreeSet<u64>) 
     let source = SourceSpec::Video(common::data(rel)).spawn().expect("video");
     let mut meter = StabilityMeter::default();
     let mut ids = BTreeSet::new();
-    let options = pipeline::Options {
-        tracker: Some(&mut tracker),
-        detect_every,
-    };
+    let options = pipeline::Options { tracker: Some(&mut tracker), detect_every };
     let summary = pipeline::run(&source, &mut det, &mut clf, options, |a| {
         let t = a.tracker.expect("tracking");
         assert_eq!(a.faces.len(), t.tracks().len(), "one classified face per track");
@@ -48,16 +45,8 @@ fn multi_face_video_uses_about_one_id_per_person() {
     for detect_every in [1, 3] {
         let (meter, ids) = track_video("openmpf-samples/video_01.mp4", detect_every);
         let s = meter.summary();
-        eprintln!(
-            "detect every {detect_every}: {} ids, at most {} at once",
-            ids.len(),
-            s.max_concurrent
-        );
-        assert!(
-            s.max_concurrent >= VIDEO_01_PEOPLE - 1,
-            "faces found: {}",
-            s.max_concurrent
-        );
+        eprintln!("detect every {detect_every}: {} ids, at most {} at once", ids.len(), s.max_concurrent);
+        assert!(s.max_concurrent >= VIDEO_01_PEOPLE - 1, "faces found: {}", s.max_concurrent);
         assert!(
             ids.len() <= VIDEO_01_PEOPLE + EXTRA_IDS_ALLOWED,
             "{} ids for {VIDEO_01_PEOPLE} people (detect every {detect_every})",
@@ -84,10 +73,8 @@ fn predict_track_reports_ids_and_confirmed_labels() {
     let clip = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
     let o = common::run(&["predict", "--video", clip.to_str().expect("utf8"), "--track", "--json"]);
     assert!(o.status.success(), "{}", common::stderr(&o));
-    let frames: Vec<serde_json::Value> = common::stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let frames: Vec<serde_json::Value> =
+        common::stdout(&o).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     let last = frames.last().expect("frames");
     let face = &last["faces"][0];
     assert_eq!(face["track"], 1);

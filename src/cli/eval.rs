@@ -44,9 +44,8 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
-    settings.classifier_threads.intra_threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    settings.classifier_threads.intra_threads =
+        args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let env = super::ort_environment(&settings)?;
     let mut classifier = vision::open_classifier(env, &settings)?;
     let mut csv = FerCsv::open(&args.csv)?;
@@ -70,10 +69,7 @@ pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
         !samples.is_empty(),
         "{}: no rows{}",
         args.csv.display(),
-        args.usage
-            .as_ref()
-            .map(|u| format!(" with Usage = {u}"))
-            .unwrap_or_default()
+        args.usage.as_ref().map(|u| format!(" with Usage = {u}")).unwrap_or_default()
     );
 
     let bar = ProgressBar::new(samples.len() as u64).with_style(
@@ -116,11 +112,7 @@ pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
     }
     println!("Confusion matrix (rows: true class, columns: predicted):");
     print!("{}", confusion.table());
-    let title = format!(
-        "{}: {:.1}% on {usage}",
-        classifier.manifest().name,
-        confusion.accuracy() * 100.0
-    );
+    let title = format!("{}: {:.1}% on {usage}", classifier.manifest().name, confusion.accuracy() * 100.0);
     save_png(&confusion.render(&title), &args.png)?;
     println!("Wrote {}", args.png.display());
     if let Some(path) = &args.json {

@@ -1,5 +1,6 @@
 //! Command-line interface: arguments (clap) and the headless commands.
 
+mod crops;
 mod eval;
 mod predict;
 mod stability;
@@ -11,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use emoji_mirror::config::Settings;
 use emoji_mirror::source::SourceSpec;
+use emoji_mirror::source::camera::CameraRequest;
 
 const ABOUT: &str = "Finds every face in a picture, reads its emotion with a CNN, and reports it.";
 
@@ -63,11 +65,16 @@ pub enum Command {
     /// confirmation window, ids used, and the delay after an expression change.
     #[command(after_help = stability::EXAMPLES)]
     Stability(stability::StabilityArgs),
+    /// Write one grayscale face crop per second (image0.png, image1.png, ...) for a dataset or a class.
+    #[command(after_help = crops::EXAMPLES)]
+    Crops(crops::CropsArgs),
+    /// List the cameras and the modes they offer.
+    Cameras,
 }
 
 /// Where frames come from (exactly one).
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(id = "input", required = true, multiple = false, args = ["image", "image_dir", "video", "camera"])]
 pub struct SourceArgs {
     /// A single image file.
     #[arg(long, value_name = "FILE")]
@@ -78,19 +85,36 @@ pub struct SourceArgs {
     /// A video file (decoded with FFmpeg).
     #[arg(long, value_name = "FILE")]
     pub video: Option<PathBuf>,
+    /// A camera by index (see `emoji-mirror cameras`); live: only the newest frame is analysed.
+    #[arg(long, value_name = "N")]
+    pub camera: Option<u32>,
+    /// Camera mode to ask for; the closest the camera offers is used.
+    #[arg(long, value_name = "WxH", default_value = "640x480", value_parser = parse_size)]
+    pub camera_size: (u32, u32),
+    /// Camera frame rate to ask for.
+    #[arg(long, value_name = "FPS", default_value_t = emoji_mirror::source::camera::DEFAULT_FPS)]
+    pub camera_fps: u32,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT, e.g. 640x480"))?;
+    let n =
+        |v: &str| v.trim().parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT"));
+    Ok((n(w)?, n(h)?))
 }
 
 impl SourceArgs {
     pub fn spec(&self, looped: bool) -> SourceSpec {
-        match (&self.image, &self.image_dir, &self.video) {
-            (Some(p), _, _) => SourceSpec::Image(p.clone()),
-            (_, Some(d), _) => SourceSpec::ImageDir { dir: d.clone(), looped },
-            (_, _, Some(v)) => SourceSpec::Video(v.clone()),
+        match (&self.image, &self.image_dir, &self.video, self.camera) {
+            (Some(p), ..) => SourceSpec::Image(p.clone()),
+            (_, Some(d), ..) => SourceSpec::ImageDir { dir: d.clone(), looped },
+            (_, _, Some(v), _) => SourceSpec::Video(v.clone()),
+            (.., Some(index)) => {
+                let (width, height) = self.camera_size;
+                SourceSpec::Camera(CameraRequest { index, width, height, fps: self.camera_fps })
+            }
             // clap's required group guarantees one of them.
-            _ => SourceSpec::ImageDir {
-                dir: PathBuf::from("."),
-                looped,
-            },
+            _ => SourceSpec::Camera(CameraRequest::new(0)),
         }
     }
 }
@@ -118,7 +142,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(&args, settings),
         Command::Eval(args) => eval::run(&args, settings),
         Command::Stability(args) => stability::run(&args, settings),
+        Command::Crops(args) => crops::run(&args, settings),
+        Command::Cameras => list_cameras(),
     }
+}
+
+fn list_cameras() -> anyhow::Result<()> {
+    let lines = emoji_mirror::source::camera::list().map_err(|e| anyhow::anyhow!("cannot list cameras: {e}"))?;
+    if lines.is_empty() {
+        println!("no cameras found; connect one, or read files with --video FILE, --image FILE or --image-dir DIR");
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
 }
 
 /// The loaded ONNX Runtime environment, with the error saying how to get the library.

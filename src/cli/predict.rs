@@ -26,6 +26,7 @@ use super::SourceArgs;
 pub const EXAMPLES: &str = "\
 Examples:
   emoji-mirror predict --image assets/astronaut.png
+  emoji-mirror predict --camera 0                       # live: a line per face per second, wall-clock time
   emoji-mirror predict --video clip.mp4                 # one line per face per second: 00:00:01 : Happy , 93%
   emoji-mirror predict --video clip.mp4 --every-frame   # a line per face per frame
   emoji-mirror predict --video clip.mp4 --json          # JSON lines: boxes, landmarks, all probabilities
@@ -71,14 +72,11 @@ pub struct PredictArgs {
 
 pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     let spec = args.source.spec(args.looped);
-    if spec.is_video() {
+    if spec.is_stream() {
         settings.detector.input_max_side = settings.video_detector_side;
     }
     if let Some(v) = args.det_size {
-        anyhow::ensure!(
-            v >= vision::centerface::MIN_INPUT_SIDE,
-            "--det-size {v} is too small (at least 32)"
-        );
+        anyhow::ensure!(v >= vision::centerface::MIN_INPUT_SIDE, "--det-size {v} is too small (at least 32)");
         settings.detector.input_max_side = v;
     }
     if let Some(v) = args.det_threshold {
@@ -95,23 +93,18 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }
     let source = spec.spawn()?;
-    let is_video = spec.is_video();
+    let is_stream = spec.is_stream();
     let started = Instant::now();
     let mut last_second = None;
     let mut write_error = None;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut tracker = args
-        .track
-        .then(|| Tracker::new(settings.tracking.clone(), classifier.labels()));
-    let options = pipeline::Options {
-        tracker: tracker.as_mut(),
-        detect_every: args.detect_every,
-    };
+    let mut tracker = args.track.then(|| Tracker::new(settings.tracking.clone(), classifier.labels()));
+    let options = pipeline::Options { tracker: tracker.as_mut(), detect_every: args.detect_every };
     let summary = pipeline::run(&source, &mut detector, &mut classifier, options, |a| {
         let hms = a.frame.time.hms();
         let second = a.frame.time.seconds().floor() as i64;
-        let due = !is_video || args.every_frame || last_second != Some(second);
+        let due = !is_stream || args.every_frame || last_second != Some(second);
         last_second = Some(second);
         let written = if args.json {
             write_json(&mut out, &a, &hms)
@@ -129,13 +122,7 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
             let name = if a.frame.name.is_empty() {
                 format!("frame_{:06}.png", a.frame.index)
             } else {
-                format!(
-                    "{}.png",
-                    Path::new(&a.frame.name)
-                        .file_stem()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                )
+                format!("{}.png", Path::new(&a.frame.name).file_stem().unwrap_or_default().to_string_lossy())
             };
             let path = dir.join(name);
             if let Err(e) = a.frame.image.save(&path) {
@@ -148,8 +135,12 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     drop(out);
     let secs = started.elapsed().as_secs_f64();
     let rss = pipeline::peak_rss_bytes().map_or(String::new(), |b| format!(", peak RSS {} MiB", b / (1024 * 1024)));
+    let dropped = match source.dropped() {
+        0 => String::new(),
+        n => format!(", {n} stale camera frame(s) dropped"),
+    };
     eprintln!(
-        "analysed {} frame(s), {} face(s), {} skipped, in {:.2} s ({:.1} frames/s{rss})",
+        "analysed {} frame(s), {} face(s), {} skipped{dropped}, in {:.2} s ({:.1} frames/s{rss})",
         summary.frames,
         summary.faces,
         summary.skipped,
@@ -165,18 +156,14 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     anyhow::ensure!(
         summary.frames > 0 || summary.skipped == 0,
         "{}: no frame could be decoded or analysed ({} skipped)",
-        spec.path().display(),
+        spec.describe(),
         summary.skipped
     );
     Ok(())
 }
 
 fn write_lines(out: &mut impl Write, a: &Analysed, hms: &str) -> std::io::Result<()> {
-    let suffix = if a.frame.name.is_empty() {
-        String::new()
-    } else {
-        format!("  [{}]", a.frame.name)
-    };
+    let suffix = if a.frame.name.is_empty() { String::new() } else { format!("  [{}]", a.frame.name) };
     if a.faces.is_empty() {
         return writeln!(out, "{hms} : no face{suffix}");
     }
@@ -248,14 +235,6 @@ fn annotate(img: &mut image::RgbImage, faces: &[Face], classifier: &EmotionClass
         let ((best, p), _) = top_two(c.probabilities);
         let text = format!("{} {:.0}%", display_label(&c.labels[best]), p * 100.0);
         let y = (f.bbox_in_frame.y as i64 - 12 * i64::from(text_scale)).max(0);
-        draw_label(
-            img,
-            f.bbox_in_frame.x as i64,
-            y,
-            &text,
-            text_scale,
-            Rgb([0, 0, 0]),
-            BOX_COLOR,
-        );
+        draw_label(img, f.bbox_in_frame.x as i64, y, &text, text_scale, Rgb([0, 0, 0]), BOX_COLOR);
     }
 }

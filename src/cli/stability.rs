@@ -47,7 +47,7 @@ pub struct StabilityArgs {
 
 pub fn run(args: &StabilityArgs, mut settings: Settings) -> anyhow::Result<()> {
     let spec = args.source.spec(false);
-    if spec.is_video() {
+    if spec.is_stream() {
         settings.detector.input_max_side = settings.video_detector_side;
     }
     if let Some(n) = args.window {
@@ -70,10 +70,7 @@ pub fn run(args: &StabilityArgs, mut settings: Settings) -> anyhow::Result<()> {
     let mut tracker = Tracker::new(settings.tracking.clone(), &labels);
     let source = spec.spawn()?;
     let mut meter = StabilityMeter::default();
-    let options = pipeline::Options {
-        tracker: Some(&mut tracker),
-        detect_every: args.detect_every,
-    };
+    let options = pipeline::Options { tracker: Some(&mut tracker), detect_every: args.detect_every };
     let summary = pipeline::run(&source, &mut detector, &mut classifier, options, |a| {
         if let Some(t) = a.tracker {
             meter.observe(a.frame.index, a.frame.time.seconds(), t);
@@ -87,7 +84,7 @@ pub fn run(args: &StabilityArgs, mut settings: Settings) -> anyhow::Result<()> {
     let w = &settings.tracking.confirmation;
     println!(
         "{}: {} frames, {:.1} s; window {} frames, confirm > {:.0}%, release < {:.0}%",
-        spec.path().display(),
+        spec.describe(),
         summary.frames,
         s.minutes * 60.0,
         w.window_frames,
@@ -108,9 +105,7 @@ pub fn run(args: &StabilityArgs, mut settings: Settings) -> anyhow::Result<()> {
     if !segments.is_empty() {
         println!("delay from each cut to the confirmed label (the model's majority class in that stretch):");
         for r in meter.segments(&segments, labels.len()) {
-            let delay = r
-                .delay_s
-                .map_or_else(|| "never".to_string(), |d| format!("{:.0} ms", d * 1000.0));
+            let delay = r.delay_s.map_or_else(|| "never".to_string(), |d| format!("{:.0} ms", d * 1000.0));
             println!(
                 "  {:<9} model says {:<9} confirmed at end {:<9} delay {delay}",
                 r.name,
@@ -127,16 +122,10 @@ fn read_segments(path: &Path) -> anyhow::Result<Vec<Segment>> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').map(str::trim).collect();
     let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .with_context(|| format!("{}: no column '{name}'", path.display()))
+        header.iter().position(|h| *h == name).with_context(|| format!("{}: no column '{name}'", path.display()))
     };
-    let (name_col, first_col, last_col) = (
-        col("intended_emotion")?,
-        col("sequence_first_frame")?,
-        col("sequence_last_frame")?,
-    );
+    let (name_col, first_col, last_col) =
+        (col("intended_emotion")?, col("sequence_first_frame")?, col("sequence_last_frame")?);
     let mut out = Vec::new();
     for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: Vec<&str> = line.split(',').collect();

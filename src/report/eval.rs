@@ -46,16 +46,9 @@ pub struct FerCsv {
 
 impl FerCsv {
     pub fn open(path: &Path) -> Result<Self, EvalError> {
-        let open_err = |reason: String| EvalError::Open {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let open_err = |reason: String| EvalError::Open { path: path.to_path_buf(), reason };
         let mut file = File::open(path).map_err(|e| {
-            open_err(if e.kind() == std::io::ErrorKind::NotFound {
-                "file not found".into()
-            } else {
-                e.to_string()
-            })
+            open_err(if e.kind() == std::io::ErrorKind::NotFound { "file not found".into() } else { e.to_string() })
         })?;
         let mut magic = [0u8; 2];
         let n = file.read(&mut magic).map_err(|e| open_err(e.to_string()))?;
@@ -65,13 +58,7 @@ impl FerCsv {
         } else {
             Box::new(BufReader::new(file))
         };
-        let mut csv = Self {
-            path: path.to_path_buf(),
-            reader,
-            line: 0,
-            buf: String::new(),
-            columns: [0, 1, 2],
-        };
+        let mut csv = Self { path: path.to_path_buf(), reader, line: 0, buf: String::new(), columns: [0, 1, 2] };
         if !csv.next_line()? {
             return Err(open_err("empty file (expected a header emotion,pixels,Usage)".into()));
         }
@@ -100,11 +87,7 @@ impl FerCsv {
     }
 
     fn row_err(&self, reason: String) -> EvalError {
-        EvalError::Row {
-            path: self.path.clone(),
-            line: self.line,
-            reason,
-        }
+        EvalError::Row { path: self.path.clone(), line: self.line, reason }
     }
 
     /// The next sample, `None` at the end; a malformed row is an error naming its line.
@@ -139,11 +122,7 @@ impl FerCsv {
             return Err(self.row_err(format!("expected {want} pixel values (48x48), found {}", pixels.len())));
         }
         let face = GrayImage::from_raw(FER_SIDE, FER_SIDE, pixels).expect("pixel count was checked to be 48 * 48");
-        Ok(Some(FerSample {
-            emotion,
-            usage: fields[cu].trim().to_string(),
-            face,
-        }))
+        Ok(Some(FerSample { emotion, usage: fields[cu].trim().to_string(), face }))
     }
 }
 
@@ -179,10 +158,7 @@ impl Confusion {
     pub fn correct(&self) -> u64 {
         (0..FER_LABELS.len())
             .map(|c| {
-                (0..self.predicted_labels.len())
-                    .filter(|&p| self.same(c, p))
-                    .map(|p| self.counts[c][p])
-                    .sum::<u64>()
+                (0..self.predicted_labels.len()).filter(|&p| self.same(c, p)).map(|p| self.counts[c][p]).sum::<u64>()
             })
             .sum()
     }
@@ -197,10 +173,8 @@ impl Confusion {
         (0..FER_LABELS.len())
             .map(|c| {
                 let n: u64 = self.counts[c].iter().sum();
-                let hit: u64 = (0..self.predicted_labels.len())
-                    .filter(|&p| self.same(c, p))
-                    .map(|p| self.counts[c][p])
-                    .sum();
+                let hit: u64 =
+                    (0..self.predicted_labels.len()).filter(|&p| self.same(c, p)).map(|p| self.counts[c][p]).sum();
                 (n > 0).then(|| hit as f64 / n as f64)
             })
             .collect()
@@ -230,10 +204,7 @@ impl Confusion {
         const TOP: u32 = 70;
         let cols = self.predicted_labels.len() as u32;
         let rows = FER_LABELS.len() as u32;
-        let (w, h) = (
-            (LEFT + cols * CELL + 20).max(text_width(title, 1) + 20),
-            TOP + rows * CELL + 40,
-        );
+        let (w, h) = ((LEFT + cols * CELL + 20).max(text_width(title, 1) + 20), TOP + rows * CELL + 40);
         let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
         let ink = Rgb([20, 20, 20]);
         draw_text(&mut img, 10, 8, title, 1, ink);
@@ -245,32 +216,14 @@ impl Confusion {
         }
         for (c, true_label) in FER_LABELS.iter().enumerate() {
             let y = TOP + c as u32 * CELL;
-            draw_text(
-                &mut img,
-                4,
-                (y + CELL / 2 - GLYPH / 2) as i64,
-                &display_label(true_label),
-                1,
-                ink,
-            );
+            draw_text(&mut img, 4, (y + CELL / 2 - GLYPH / 2) as i64, &display_label(true_label), 1, ink);
             let n: u64 = self.counts[c].iter().sum();
             for p in 0..cols as usize {
                 let x = LEFT + p as u32 * CELL;
-                let share = if n == 0 {
-                    0.0
-                } else {
-                    self.counts[c][p] as f32 / n as f32
-                };
+                let share = if n == 0 { 0.0 } else { self.counts[c][p] as f32 / n as f32 };
                 let shade = |full: f32| (255.0 - share * (255.0 - full)) as u8;
                 let fill = Rgb([shade(30.0), shade(90.0), shade(200.0)]);
-                fill_rect(
-                    &mut img,
-                    x as i64 + 1,
-                    y as i64 + 1,
-                    CELL as i64 - 2,
-                    CELL as i64 - 2,
-                    fill,
-                );
+                fill_rect(&mut img, x as i64 + 1, y as i64 + 1, CELL as i64 - 2, CELL as i64 - 2, fill);
                 let text_color = if share > 0.5 { Rgb([255, 255, 255]) } else { ink };
                 let count = self.counts[c][p].to_string();
                 let pct = format!("{:.0}%", share * 100.0);
@@ -291,10 +244,7 @@ fn truncate(s: &str, n: usize) -> &str {
 /// Writes `img` as PNG; the error names the file.
 pub fn save_png(img: &RgbImage, path: &Path) -> Result<(), EvalError> {
     img.save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| EvalError::Write {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| EvalError::Write { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 #[cfg(test)]
@@ -326,10 +276,7 @@ mod tests {
             let p = write(dir.path(), if gz { "a.csv.gz" } else { "a.csv" }, &row("3", 2304), gz);
             let mut csv = FerCsv::open(&p).expect("open");
             let s = csv.next_sample().expect("row").expect("one");
-            assert_eq!(
-                (s.emotion, s.usage.as_str(), s.face.get_pixel(47, 47).0[0]),
-                (3, "PublicTest", 7)
-            );
+            assert_eq!((s.emotion, s.usage.as_str(), s.face.get_pixel(47, 47).0[0]), (3, "PublicTest", 7));
             assert!(csv.next_sample().expect("end").is_none());
         }
     }

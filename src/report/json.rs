@@ -80,10 +80,7 @@ pub fn with_track<'a>(
 ) -> FaceReport<'a> {
     report.track = Some(track.id);
     report.confirmed = track.confirmed().map(|c| labels[c].as_str());
-    report.smoothed = Some(LabelledProbabilities {
-        labels,
-        probabilities: track.smoothed.values(),
-    });
+    report.smoothed = Some(LabelledProbabilities { labels, probabilities: track.smoothed.values() });
     report
 }
 
@@ -94,11 +91,8 @@ mod tests {
     #[test]
     fn probabilities_keep_label_order() {
         let labels = vec!["sad".to_string(), "happy".to_string()];
-        let json = serde_json::to_string(&LabelledProbabilities {
-            labels: &labels,
-            probabilities: &[0.25, 0.75],
-        })
-        .expect("serialise");
+        let json = serde_json::to_string(&LabelledProbabilities { labels: &labels, probabilities: &[0.25, 0.75] })
+            .expect("serialise");
         assert_eq!(json, r#"{"sad":0.25,"happy":0.75}"#);
     }
 }

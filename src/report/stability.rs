@@ -74,12 +74,7 @@ impl StabilityMeter {
             s.confirmed = t.confirmed();
         }
         let first = tracker.tracks().first();
-        self.timeline.push((
-            frame,
-            time_s,
-            first.and_then(|t| t.last_top),
-            first.and_then(|t| t.confirmed()),
-        ));
+        self.timeline.push((frame, time_s, first.and_then(|t| t.last_top), first.and_then(|t| t.confirmed())));
     }
 
     pub fn summary(&self) -> Stability {
@@ -101,11 +96,8 @@ impl StabilityMeter {
         segments
             .iter()
             .map(|seg| {
-                let rows: Vec<_> = self
-                    .timeline
-                    .iter()
-                    .filter(|r| r.0 >= seg.first_frame && r.0 <= seg.last_frame)
-                    .collect();
+                let rows: Vec<_> =
+                    self.timeline.iter().filter(|r| r.0 >= seg.first_frame && r.0 <= seg.last_frame).collect();
                 let mut counts = vec![0u32; n_classes];
                 for r in &rows {
                     if let Some(c) = r.2.filter(|c| *c < n_classes) {
@@ -160,16 +152,8 @@ mod tests {
         assert_eq!(s.distinct_ids, 1);
         assert!(s.raw_changes_per_min > 5.0 * s.confirmed_changes_per_min, "{s:?}");
         let segs = [
-            Segment {
-                name: "happy".into(),
-                first_frame: 0,
-                last_frame: 59,
-            },
-            Segment {
-                name: "sad".into(),
-                first_frame: 60,
-                last_frame: 119,
-            },
+            Segment { name: "happy".into(), first_frame: 0, last_frame: 59 },
+            Segment { name: "sad".into(), first_frame: 60, last_frame: 119 },
         ];
         let r = meter.segments(&segs, 3);
         assert_eq!(r[1].majority_raw, Some(1));

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle, display_name};
+use super::{Delivery, Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle, display_name};
 
 /// File extensions read from an image folder (lower case).
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
@@ -17,25 +17,17 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
             _ => format!("cannot read folder: {e}"),
         },
     })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && has_image_extension(p))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && has_image_extension(p)).collect();
     files.sort();
     if files.is_empty() {
-        return Err(SourceError::EmptyFolder {
-            path: dir.to_path_buf(),
-            extensions: IMAGE_EXTENSIONS.join(", "),
-        });
+        return Err(SourceError::EmptyFolder { path: dir.to_path_buf(), extensions: IMAGE_EXTENSIONS.join(", ") });
     }
     Ok(files)
 }
 
 fn has_image_extension(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Decodes one image file to RGB; the error says which file and why.
@@ -47,14 +39,12 @@ pub fn load_rgb(path: &Path) -> Result<image::RgbImage, SourceError> {
             _ => e.to_string(),
         },
     })?;
-    let reader = reader.with_guessed_format().map_err(|e| SourceError::Decode {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let img = reader.decode().map_err(|e| SourceError::Decode {
-        path: path.to_path_buf(),
-        reason: format!("not a readable image ({e})"),
-    })?;
+    let reader = reader
+        .with_guessed_format()
+        .map_err(|e| SourceError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+    let img = reader
+        .decode()
+        .map_err(|e| SourceError::Decode { path: path.to_path_buf(), reason: format!("not a readable image ({e})") })?;
     Ok(img.into_rgb8())
 }
 
@@ -65,18 +55,13 @@ pub fn spawn(files: Vec<PathBuf>, looped: bool) -> Result<SourceHandle, SourceEr
         if !looped {
             let image = load_rgb(single)?;
             let name = display_name(single);
-            return SourceHandle::start("image", move |p: Producer| {
-                let frame = Frame {
-                    index: 0,
-                    time: FrameTime::Wall(SystemTime::now()),
-                    name,
-                    image,
-                };
+            return SourceHandle::start("image", Delivery::EveryFrame, move |p: Producer| {
+                let frame = Frame { index: 0, time: FrameTime::Wall(SystemTime::now()), name, image };
                 p.send(SourceEvent::Frame(frame));
             });
         }
     }
-    SourceHandle::start("images", move |p: Producer| {
+    SourceHandle::start("images", Delivery::EveryFrame, move |p: Producer| {
         let mut index = 0u64;
         let mut decoded_any = false;
         loop {
@@ -88,17 +73,9 @@ pub fn spawn(files: Vec<PathBuf>, looped: bool) -> Result<SourceHandle, SourceEr
                     Ok(image) => {
                         decoded_any = true;
                         let time = FrameTime::Wall(SystemTime::now());
-                        SourceEvent::Frame(Frame {
-                            index,
-                            time,
-                            name: display_name(path),
-                            image,
-                        })
+                        SourceEvent::Frame(Frame { index, time, name: display_name(path), image })
                     }
-                    Err(e) => SourceEvent::Skipped {
-                        what: path.display().to_string(),
-                        reason: e.to_string(),
-                    },
+                    Err(e) => SourceEvent::Skipped { what: path.display().to_string(), reason: e.to_string() },
                 };
                 index += 1;
                 if !p.send(event) {
@@ -131,11 +108,7 @@ mod tests {
         for n in ["b.PNG", "a.jpg", "c.txt"] {
             std::fs::write(dir.path().join(n), "x").expect("write");
         }
-        let names: Vec<String> = list_images(dir.path())
-            .expect("two")
-            .iter()
-            .map(|p| display_name(p))
-            .collect();
+        let names: Vec<String> = list_images(dir.path()).expect("two").iter().map(|p| display_name(p)).collect();
         assert_eq!(names, vec!["a.jpg", "b.PNG"]);
     }
 

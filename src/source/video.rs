@@ -9,15 +9,12 @@ use ffmpeg::software::scaling;
 use ffmpeg::util::frame::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 
-use super::{Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle};
+use super::{Delivery, Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle};
 
 static FFMPEG_INIT: Once = Once::new();
 
 fn open_err(path: &Path, reason: impl Into<String>) -> SourceError {
-    SourceError::Open {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
+    SourceError::Open { path: path.to_path_buf(), reason: reason.into() }
 }
 
 /// Opens `path` now (so a missing or unreadable file fails at once) and decodes it on a thread.
@@ -31,22 +28,17 @@ pub fn spawn(path: &Path) -> Result<SourceHandle, SourceError> {
         let _ = ffmpeg::init();
     });
     let input = ffmpeg::format::input(path).map_err(|e| open_err(path, format!("not a readable video ({e})")))?;
-    let stream = input
-        .streams()
-        .best(ffmpeg::media::Type::Video)
-        .ok_or_else(|| open_err(path, "contains no video stream"))?;
+    let stream =
+        input.streams().best(ffmpeg::media::Type::Video).ok_or_else(|| open_err(path, "contains no video stream"))?;
     let stream_index = stream.index();
     let time_base = f64::from(stream.time_base());
     let rate = f64::from(stream.avg_frame_rate());
     let frame_seconds = if rate > 0.0 { 1.0 / rate } else { 0.0 };
     let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| open_err(path, format!("unsupported video stream ({e})")))?;
-    let decoder = context
-        .decoder()
-        .video()
-        .map_err(|e| open_err(path, format!("no decoder for this video ({e})")))?;
+    let decoder = context.decoder().video().map_err(|e| open_err(path, format!("no decoder for this video ({e})")))?;
     let path = path.to_path_buf();
-    SourceHandle::start("video", move |p: Producer| {
+    SourceHandle::start("video", Delivery::EveryFrame, move |mut p: Producer| {
         let mut state = DecodeState {
             decoder,
             scaler: None,
@@ -64,20 +56,17 @@ pub fn spawn(path: &Path) -> Result<SourceHandle, SourceError> {
             }
             if let Err(e) = state.decoder.send_packet(&packet) {
                 let what = format!("{} packet at frame {}", state.path_text, state.index);
-                if !p.send(SourceEvent::Skipped {
-                    what,
-                    reason: e.to_string(),
-                }) {
+                if !p.send(SourceEvent::Skipped { what, reason: e.to_string() }) {
                     return;
                 }
                 continue;
             }
-            if !state.drain(&p) {
+            if !state.drain(&mut p) {
                 return;
             }
         }
         let _ = state.decoder.send_eof();
-        state.drain(&p);
+        state.drain(&mut p);
     })
 }
 
@@ -94,14 +83,13 @@ struct DecodeState {
 
 impl DecodeState {
     /// Sends every frame the decoder has ready; false when the consumer is gone.
-    fn drain(&mut self, p: &Producer) -> bool {
+    fn drain(&mut self, p: &mut Producer) -> bool {
         while self.decoder.receive_frame(&mut self.decoded).is_ok() {
             let event = match self.convert(p) {
                 Ok(frame) => SourceEvent::Frame(frame),
-                Err(reason) => SourceEvent::Skipped {
-                    what: format!("{} frame {}", self.path_text, self.index),
-                    reason,
-                },
+                Err(reason) => {
+                    SourceEvent::Skipped { what: format!("{} frame {}", self.path_text, self.index), reason }
+                }
             };
             self.index += 1;
             if !p.send(event) {
@@ -111,7 +99,7 @@ impl DecodeState {
         true
     }
 
-    fn convert(&mut self, p: &Producer) -> Result<Frame, String> {
+    fn convert(&mut self, p: &mut Producer) -> Result<Frame, String> {
         let (w, h, fmt) = (self.decoded.width(), self.decoded.height(), self.decoded.format());
         if w == 0 || h == 0 {
             return Err("frame has no pixels".into());

@@ -121,10 +121,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn total(costs: &[f64], cols: usize, a: &[Option<usize>]) -> f64 {
-        a.iter()
-            .enumerate()
-            .filter_map(|(r, c)| c.map(|c| costs[r * cols + c]))
-            .sum()
+        a.iter().enumerate().filter_map(|(r, c)| c.map(|c| costs[r * cols + c])).sum()
     }
 
     /// Best total over all matchings that use min(rows, cols) pairs, by brute force.
@@ -136,11 +133,7 @@ mod tests {
             if r == rows {
                 return f64::INFINITY;
             }
-            let mut best = if rows - r > need {
-                go(r + 1, rows, cols, used, costs, need)
-            } else {
-                f64::INFINITY
-            };
+            let mut best = if rows - r > need { go(r + 1, rows, cols, used, costs, need) } else { f64::INFINITY };
             for c in 0..cols {
                 if !used[c] {
                     used[c] = true;

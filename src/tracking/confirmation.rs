@@ -82,9 +82,7 @@ impl ConfirmationWindow {
 
     /// Share of the whole window (not just the filled part) held by `class`.
     pub fn share(&self, class: usize) -> f32 {
-        self.counts
-            .get(class)
-            .map_or(0.0, |c| *c as f32 / self.ring.len() as f32)
+        self.counts.get(class).map_or(0.0, |c| *c as f32 / self.ring.len() as f32)
     }
 
     /// Adds one frame's top class and returns the confirmed class.
@@ -103,9 +101,7 @@ impl ConfirmationWindow {
         self.counts[class] += 1;
 
         let dominant = (0..self.counts.len()).max_by_key(|&c| self.counts[c]).unwrap_or(0);
-        let holding = self
-            .confirmed
-            .filter(|&c| Some(c) != self.fallback && self.share(c) >= self.release_share);
+        let holding = self.confirmed.filter(|&c| Some(c) != self.fallback && self.share(c) >= self.release_share);
         self.confirmed = if holding.is_some() {
             holding
         } else if self.share(dominant) > self.confirm_share {
@@ -136,11 +132,7 @@ pub struct Smoothed {
 
 impl Smoothed {
     pub fn new(n_classes: usize, smoothing_ms: f32) -> Self {
-        Self {
-            values: vec![0.0; n_classes],
-            last_time: None,
-            tau_s: smoothing_ms.max(0.0) / 1000.0,
-        }
+        Self { values: vec![0.0; n_classes], last_time: None, tau_s: smoothing_ms.max(0.0) / 1000.0 }
     }
 
     pub fn reset(&mut self) {
@@ -224,10 +216,7 @@ mod tests {
             }
             last = w.confirmed();
         }
-        assert!(
-            naive_flips >= 6,
-            "the input really crosses the threshold ({naive_flips} times)"
-        );
+        assert!(naive_flips >= 6, "the input really crosses the threshold ({naive_flips} times)");
         assert!(flips <= 1, "confirmed label flipped {flips} times");
         assert_eq!(w.confirmed(), Some(HAPPY));
     }
@@ -272,10 +261,7 @@ mod tests {
             s.observe(k as f64 / 30.0, &[0.0, 1.0]);
         }
         assert!(s.values()[1] > 0.8, "{:?}", s.values());
-        assert!(
-            (s.values().iter().sum::<f32>() - 1.0).abs() < 1e-5,
-            "stays a distribution"
-        );
+        assert!((s.values().iter().sum::<f32>() - 1.0).abs() < 1e-5, "stays a distribution");
         // ...but one frame alone moves it only part of the way.
         let mut t = Smoothed::new(2, DEFAULT_SMOOTHING_MS);
         t.observe(0.0, &[1.0, 0.0]);

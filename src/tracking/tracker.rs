@@ -133,9 +133,7 @@ pub struct Tracker {
 impl Tracker {
     /// `labels` are the classifier's; the fallback label is looked up among them.
     pub fn new(settings: TrackingSettings, labels: &[String]) -> Self {
-        let fallback = labels
-            .iter()
-            .position(|l| l.eq_ignore_ascii_case(&settings.confirmation.fallback_label));
+        let fallback = labels.iter().position(|l| l.eq_ignore_ascii_case(&settings.confirmation.fallback_label));
         Self {
             settings,
             tracks: Vec::new(),
@@ -181,11 +179,7 @@ impl Tracker {
                 let (dcx, dcy) = d.bbox_in_frame.center();
                 let dist = ((pcx - dcx).powi(2) + (pcy - dcy).powi(2)).sqrt() / size;
                 let allowed = iou >= self.settings.min_iou || dist <= self.settings.max_centre_distance;
-                self.costs.push(if allowed {
-                    f64::from(1.0 - iou + dist)
-                } else {
-                    FORBIDDEN
-                });
+                self.costs.push(if allowed { f64::from(1.0 - iou + dist) } else { FORBIDDEN });
             }
         }
         self.hungarian.solve(&self.costs, rows, cols, &mut self.matches);
@@ -296,10 +290,7 @@ mod tests {
     use super::*;
 
     fn labels() -> Vec<String> {
-        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"].iter().map(|s| s.to_string()).collect()
     }
 
     fn face(cx: f32, cy: f32, side: f32) -> Face {

@@ -42,10 +42,7 @@ impl Default for DetectorSettings {
             score_threshold: DEFAULT_SCORE_THRESHOLD,
             nms_iou: DEFAULT_NMS_IOU,
             input_max_side: DEFAULT_INPUT_MAX_SIDE,
-            threads: ThreadSettings {
-                intra_threads: 2,
-                spinning: false,
-            },
+            threads: ThreadSettings { intra_threads: 2, spinning: false },
         }
     }
 }
@@ -70,13 +67,7 @@ impl Letterbox {
         let stride = stride.max(1);
         let canvas_w = content_w.div_ceil(stride) * stride;
         let canvas_h = content_h.div_ceil(stride) * stride;
-        Self {
-            scale,
-            content_w,
-            content_h,
-            canvas_w,
-            canvas_h,
-        }
+        Self { scale, content_w, content_h, canvas_w, canvas_h }
     }
 }
 
@@ -119,11 +110,7 @@ impl CenterFace {
         let index_of = |name: &Option<String>| -> Result<usize, VisionError> {
             let name = name.as_deref().unwrap_or_default();
             tensor_dims(&session, &manifest, name, false)?;
-            Ok(session
-                .outputs()
-                .iter()
-                .position(|o| o.name() == name)
-                .unwrap_or_default())
+            Ok(session.outputs().iter().position(|o| o.name() == name).unwrap_or_default())
         };
         let outputs = OutputIndex {
             heatmap: index_of(&out.heatmap)?,
@@ -172,16 +159,11 @@ impl FaceDetector for CenterFace {
             &self.format,
             &mut self.input,
         );
-        let infer_err = |e: ort::Error| VisionError::Inference {
-            model: "centerface".into(),
-            reason: e.to_string(),
-        };
+        let infer_err = |e: ort::Error| VisionError::Inference { model: "centerface".into(), reason: e.to_string() };
         let tensor =
             TensorRef::from_array_view(([1usize, 3, lb.canvas_h, lb.canvas_w], &self.input[..])).map_err(infer_err)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
-        let (shape, heatmap) = outputs[self.outputs.heatmap]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
+        let (shape, heatmap) = outputs[self.outputs.heatmap].try_extract_tensor::<f32>().map_err(infer_err)?;
         let (grid_h, grid_w) = match shape[..] {
             [_, _, h, w] => (h as usize, w as usize),
             _ => {
@@ -191,15 +173,9 @@ impl FaceDetector for CenterFace {
                 });
             }
         };
-        let (_, scale) = outputs[self.outputs.scale]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
-        let (_, offset) = outputs[self.outputs.offset]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
-        let (_, landmarks) = outputs[self.outputs.landmarks]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
+        let (_, scale) = outputs[self.outputs.scale].try_extract_tensor::<f32>().map_err(infer_err)?;
+        let (_, offset) = outputs[self.outputs.offset].try_extract_tensor::<f32>().map_err(infer_err)?;
+        let (_, landmarks) = outputs[self.outputs.landmarks].try_extract_tensor::<f32>().map_err(infer_err)?;
         let plane = grid_w * grid_h;
         if heatmap.len() < plane || scale.len() < 2 * plane || offset.len() < 2 * plane || landmarks.len() < 10 * plane
         {
@@ -208,21 +184,8 @@ impl FaceDetector for CenterFace {
                 reason: format!("output maps are smaller than the {grid_w}x{grid_h} grid"),
             });
         }
-        let maps = CenterFaceMaps {
-            heatmap,
-            scale,
-            offset,
-            landmarks,
-            grid_w,
-            grid_h,
-        };
-        decode_faces(
-            &maps,
-            self.settings.score_threshold,
-            lb.content_w as f32,
-            lb.content_h as f32,
-            faces,
-        );
+        let maps = CenterFaceMaps { heatmap, scale, offset, landmarks, grid_w, grid_h };
+        decode_faces(&maps, self.settings.score_threshold, lb.content_w as f32, lb.content_h as f32, faces);
         nms::suppress(faces, self.settings.nms_iou);
         let inv = 1.0 / lb.scale;
         for f in faces.iter_mut() {
@@ -247,9 +210,6 @@ mod tests {
         assert_eq!((lb.canvas_w, lb.canvas_h), (320, 256));
         assert!((lb.scale - 0.5).abs() < 1e-6);
         let up = Letterbox::new(500, 375, 640, 32);
-        assert_eq!(
-            (up.content_w, up.content_h, up.canvas_w, up.canvas_h),
-            (640, 480, 640, 480)
-        );
+        assert_eq!((up.content_w, up.content_h, up.canvas_w, up.canvas_h), (640, 480, 640, 480));
     }
 }

@@ -93,25 +93,11 @@ impl EmotionClassifier {
         }
         let session = open_session(env, &manifest, threads)?;
         let in_dims = tensor_dims(&session, &manifest, &manifest.input.name, true)?;
-        check_dims(
-            &manifest,
-            &format!("input '{}'", manifest.input.name),
-            &in_dims,
-            &manifest.expected_input_dims(),
-        )?;
+        check_dims(&manifest, &format!("input '{}'", manifest.input.name), &in_dims, &manifest.expected_input_dims())?;
         let out_name = manifest.output.name.clone().unwrap_or_default();
         let out_dims = tensor_dims(&session, &manifest, &out_name, false)?;
-        check_dims(
-            &manifest,
-            &format!("output '{out_name}'"),
-            &out_dims,
-            &[-1, manifest.output.labels.len() as i64],
-        )?;
-        let output_index = session
-            .outputs()
-            .iter()
-            .position(|o| o.name() == out_name)
-            .unwrap_or_default();
+        check_dims(&manifest, &format!("output '{out_name}'"), &out_dims, &[-1, manifest.output.labels.len() as i64])?;
+        let output_index = session.outputs().iter().position(|o| o.name() == out_name).unwrap_or_default();
         let max_batch = match in_dims.first() {
             Some(&b) if b > 0 => b as usize,
             _ => MAX_BATCH,
@@ -172,12 +158,7 @@ impl EmotionClassifier {
     pub fn classify_images<S: PixelSource>(&mut self, images: &[S], probs: &mut Vec<f32>) -> Result<(), VisionError> {
         self.classify_with(
             images.len(),
-            |i| {
-                (
-                    &images[i],
-                    BBox::new(0.0, 0.0, images[i].width() as f32, images[i].height() as f32),
-                )
-            },
+            |i| (&images[i], BBox::new(0.0, 0.0, images[i].width() as f32, images[i].height() as f32)),
             probs,
         )
     }
@@ -204,10 +185,7 @@ impl EmotionClassifier {
             }
             start += batch;
             let model = self.manifest.name.as_str();
-            let infer_err = |e: ort::Error| VisionError::Inference {
-                model: model.to_string(),
-                reason: e.to_string(),
-            };
+            let infer_err = |e: ort::Error| VisionError::Inference { model: model.to_string(), reason: e.to_string() };
             let c = self.format.channels();
             let shape = match self.manifest.input.layout {
                 Layout::Nchw => [batch, c, self.height, self.width],
@@ -215,9 +193,7 @@ impl EmotionClassifier {
             };
             let tensor = TensorRef::from_array_view((shape, &self.input[..])).map_err(infer_err)?;
             let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
-            let (_, values) = outputs[self.output_index]
-                .try_extract_tensor::<f32>()
-                .map_err(infer_err)?;
+            let (_, values) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(infer_err)?;
             if values.len() != batch * n_classes {
                 return Err(VisionError::Inference {
                     model: model.to_string(),
@@ -236,10 +212,7 @@ impl EmotionClassifier {
     /// The classification of face `i` from a `probs` buffer filled by this classifier.
     pub fn view<'a>(&'a self, probs: &'a [f32], i: usize) -> Classification<'a> {
         let n = self.num_classes();
-        Classification {
-            probabilities: &probs[i * n..(i + 1) * n],
-            labels: self.labels(),
-        }
+        Classification { probabilities: &probs[i * n..(i + 1) * n], labels: self.labels() }
     }
 }
 

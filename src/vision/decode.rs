@@ -42,11 +42,7 @@ pub fn decode_faces(maps: &CenterFaceMaps, threshold: f32, clip_w: f32, clip_h: 
             let lx = maps.landmarks[(2 * j + 1) * plane + i];
             *lm = [lx * w + x0, ly * h + y0];
         }
-        faces.push(Face {
-            bbox_in_frame: BBox::from_corners(x0, y0, x1, y1),
-            landmarks_in_frame: landmarks,
-            score,
-        });
+        faces.push(Face { bbox_in_frame: BBox::from_corners(x0, y0, x1, y1), landmarks_in_frame: landmarks, score });
     }
 }
 

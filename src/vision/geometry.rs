@@ -17,12 +17,7 @@ impl BBox {
     }
 
     pub fn from_corners(x0: f32, y0: f32, x1: f32, y1: f32) -> Self {
-        Self {
-            x: x0,
-            y: y0,
-            w: (x1 - x0).max(0.0),
-            h: (y1 - y0).max(0.0),
-        }
+        Self { x: x0, y: y0, w: (x1 - x0).max(0.0), h: (y1 - y0).max(0.0) }
     }
 
     pub fn area(&self) -> f32 {

@@ -114,10 +114,8 @@ impl Manifest {
 
     /// Parses manifest text; `path` is used for messages and to resolve `file`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, VisionError> {
-        let mut m: Manifest = toml::from_str(text).map_err(|e| VisionError::Manifest {
-            path: path.to_path_buf(),
-            reason: e.message().to_string(),
-        })?;
+        let mut m: Manifest = toml::from_str(text)
+            .map_err(|e| VisionError::Manifest { path: path.to_path_buf(), reason: e.message().to_string() })?;
         m.path = path.to_path_buf();
         m.check()?;
         Ok(m)
@@ -132,10 +130,7 @@ impl Manifest {
     }
 
     fn bad(&self, reason: String) -> VisionError {
-        VisionError::Manifest {
-            path: self.path.clone(),
-            reason,
-        }
+        VisionError::Manifest { path: self.path.clone(), reason }
     }
 
     fn check(&self) -> Result<(), VisionError> {
@@ -163,10 +158,9 @@ impl Manifest {
                     return Err(self.bad("a classifier needs output.name and output.kind".into()));
                 }
                 if self.output.labels.len() < 2 {
-                    return Err(self.bad(format!(
-                        "output.labels needs at least 2 labels, found {}",
-                        self.output.labels.len()
-                    )));
+                    return Err(
+                        self.bad(format!("output.labels needs at least 2 labels, found {}", self.output.labels.len()))
+                    );
                 }
             }
             Task::Detect => {
@@ -241,18 +235,14 @@ margin = 0.0
     #[test]
     fn wrong_mean_length_names_the_file() {
         let text = CLASSIFIER.replace("mean = [0.1, 0.2, 0.3]", "mean = [0.1]");
-        let err = Manifest::parse(&text, Path::new("dir/m.toml"))
-            .expect_err("must fail")
-            .to_string();
+        let err = Manifest::parse(&text, Path::new("dir/m.toml")).expect_err("must fail").to_string();
         assert!(err.contains("dir/m.toml") && err.contains("input.mean"), "{err}");
     }
 
     #[test]
     fn unknown_layout_is_an_error_not_a_panic() {
         let text = CLASSIFIER.replace("\"NHWC\"", "\"HWCN\"");
-        let err = Manifest::parse(&text, Path::new("m.toml"))
-            .expect_err("must fail")
-            .to_string();
+        let err = Manifest::parse(&text, Path::new("m.toml")).expect_err("must fail").to_string();
         assert!(err.contains("m.toml"), "{err}");
     }
 

@@ -7,6 +7,7 @@
 
 pub mod centerface;
 pub mod classifier;
+pub mod crop;
 pub mod decode;
 pub mod geometry;
 pub mod manifest;
@@ -33,11 +34,7 @@ pub enum VisionError {
     #[error("{path}: not a usable ONNX model: {reason}")]
     Model { path: PathBuf, reason: String },
     #[error("{path}: model does not match its manifest {manifest}: {reason}")]
-    Mismatch {
-        path: PathBuf,
-        manifest: PathBuf,
-        reason: String,
-    },
+    Mismatch { path: PathBuf, manifest: PathBuf, reason: String },
     #[error("{model}: inference failed: {reason}")]
     Inference { model: String, reason: String },
     #[error(transparent)]
@@ -50,10 +47,7 @@ impl VisionError {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
             _ => e.to_string(),
         };
-        VisionError::Io {
-            path: path.to_path_buf(),
-            reason,
-        }
+        VisionError::Io { path: path.to_path_buf(), reason }
     }
 }
 

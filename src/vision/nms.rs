@@ -9,10 +9,7 @@ pub fn suppress(faces: &mut Vec<Face>, iou_threshold: f32) {
     let mut kept = 0;
     for i in 0..faces.len() {
         let candidate = faces[i];
-        if faces[..kept]
-            .iter()
-            .all(|k| k.bbox_in_frame.iou(&candidate.bbox_in_frame) <= iou_threshold)
-        {
+        if faces[..kept].iter().all(|k| k.bbox_in_frame.iou(&candidate.bbox_in_frame) <= iou_threshold) {
             faces[kept] = candidate;
             kept += 1;
         }
@@ -26,11 +23,7 @@ mod tests {
     use crate::vision::{BBox, LANDMARKS};
 
     fn face(x: f32, score: f32) -> Face {
-        Face {
-            bbox_in_frame: BBox::new(x, 0.0, 10.0, 10.0),
-            landmarks_in_frame: [[0.0; 2]; LANDMARKS],
-            score,
-        }
+        Face { bbox_in_frame: BBox::new(x, 0.0, 10.0, 10.0), landmarks_in_frame: [[0.0; 2]; LANDMARKS], score }
     }
 
     #[test]

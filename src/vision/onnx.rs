@@ -19,10 +19,7 @@ pub struct ThreadSettings {
 
 impl Default for ThreadSettings {
     fn default() -> Self {
-        Self {
-            intra_threads: 1,
-            spinning: false,
-        }
+        Self { intra_threads: 1, spinning: false }
     }
 }
 
@@ -34,28 +31,15 @@ pub fn open_session(
 ) -> Result<Session, VisionError> {
     let path = manifest.model_path();
     if !path.is_file() {
-        return Err(VisionError::Model {
-            path,
-            reason: "file not found".into(),
-        });
+        return Err(VisionError::Model { path, reason: "file not found".into() });
     }
-    let model_err = |reason: String| VisionError::Model {
-        path: path.clone(),
-        reason,
-    };
+    let model_err = |reason: String| VisionError::Model { path: path.clone(), reason };
     let builder = Session::builder(env).map_err(|e| model_err(e.to_string()))?;
-    let builder = builder
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| model_err(e.to_string()))?;
-    let builder = builder
-        .with_intra_threads(threads.intra_threads)
-        .map_err(|e| model_err(e.to_string()))?;
-    let mut builder = builder
-        .with_intra_op_spinning(threads.spinning)
-        .map_err(|e| model_err(e.to_string()))?;
-    builder
-        .commit_from_file(&path)
-        .map_err(|e| model_err(first_line(&e.to_string())))
+    let builder =
+        builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| model_err(e.to_string()))?;
+    let builder = builder.with_intra_threads(threads.intra_threads).map_err(|e| model_err(e.to_string()))?;
+    let mut builder = builder.with_intra_op_spinning(threads.spinning).map_err(|e| model_err(e.to_string()))?;
+    builder.commit_from_file(&path).map_err(|e| model_err(first_line(&e.to_string())))
 }
 
 fn first_line(s: &str) -> String {
@@ -66,24 +50,15 @@ fn first_line(s: &str) -> String {
 pub fn tensor_dims(session: &Session, manifest: &Manifest, name: &str, input: bool) -> Result<Vec<i64>, VisionError> {
     let outlets = if input { session.inputs() } else { session.outputs() };
     let kind = if input { "input" } else { "output" };
-    let mismatch = |reason: String| VisionError::Mismatch {
-        path: manifest.model_path(),
-        manifest: manifest.path.clone(),
-        reason,
-    };
+    let mismatch =
+        |reason: String| VisionError::Mismatch { path: manifest.model_path(), manifest: manifest.path.clone(), reason };
     let Some(outlet) = outlets.iter().find(|o| o.name() == name) else {
         let names: Vec<&str> = outlets.iter().map(|o| o.name()).collect();
         return Err(mismatch(format!("no {kind} named '{name}' (the model has {names:?})")));
     };
     match outlet.dtype() {
-        ValueType::Tensor {
-            ty: ort::value::TensorElementType::Float32,
-            shape,
-            ..
-        } => Ok(shape.to_vec()),
-        other => Err(mismatch(format!(
-            "{kind} '{name}' is {other:?}, expected a float32 tensor"
-        ))),
+        ValueType::Tensor { ty: ort::value::TensorElementType::Float32, shape, .. } => Ok(shape.to_vec()),
+        other => Err(mismatch(format!("{kind} '{name}' is {other:?}, expected a float32 tensor"))),
     }
 }
 

@@ -82,12 +82,7 @@ impl TensorFormat {
             mul[c] = 1.0 / (spec.scale * spec.std[c]);
             add[c] = -spec.mean[c] / spec.std[c];
         }
-        Self {
-            layout: spec.layout,
-            color: spec.color,
-            mul,
-            add,
-        }
+        Self { layout: spec.layout, color: spec.color, mul, add }
     }
 
     pub fn channels(&self) -> usize {
@@ -121,12 +116,7 @@ fn taps(out: &mut Vec<Tap>, start: f32, len: f32, n_out: usize, n_src: u32) {
         let s = s.clamp(0.0, last);
         let i0 = s.floor() as u32;
         let i1 = (i0 + 1).min(n_src.saturating_sub(1));
-        out.push(Tap {
-            i0,
-            i1,
-            w1: s - i0 as f32,
-            inside,
-        });
+        out.push(Tap { i0, i1, w1: s - i0 as f32, inside });
     }
 }
 

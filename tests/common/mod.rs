@@ -14,11 +14,7 @@ pub fn data_dir() -> PathBuf {
 
 pub fn data(rel: &str) -> PathBuf {
     let p = data_dir().join(rel);
-    assert!(
-        p.exists(),
-        "test data missing: {} (set EMOJI_MIRROR_DATA to the shared data folder)",
-        p.display()
-    );
+    assert!(p.exists(), "test data missing: {} (set EMOJI_MIRROR_DATA to the shared data folder)", p.display());
     p
 }
 
