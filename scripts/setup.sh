@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # One-time setup on a fresh Debian/Ubuntu machine; safe to run again (it skips what is there).
 #  - system packages the build needs: FFmpeg headers (video decoding), libclang (bindgen), pkg-config,
-#    and the ffmpeg command (the tests cut test clips with it)
+#    the ffmpeg command (the tests cut test clips with it), and a virtual display with
+#    software Vulkan (xvfb, mesa-vulkan-drivers) for the window tests
 #  - the ONNX Runtime shared library in .ort/ (scripts/setup-ort.sh)
 # The model files are committed in models/; nothing is downloaded by `cargo build`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(pkg-config libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-          libswresample-dev libavfilter-dev libavdevice-dev ffmpeg)
+          libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
+          xvfb xauth mesa-vulkan-drivers libvulkan1)
 # pip fetches the ONNX Runtime wheel; any python3 with pip will do.
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3 python3-pip)
 missing=()

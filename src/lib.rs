@@ -6,6 +6,8 @@
 //! evaluation). [`pipeline`] runs the stages on threads; [`runtime`] loads ONNX Runtime;
 //! [`config`] holds the settings.
 
+#[cfg(feature = "app")]
+pub mod app;
 pub mod config;
 pub mod pipeline;
 pub mod report;

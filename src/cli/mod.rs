@@ -1,5 +1,7 @@
 //! Command-line interface: arguments (clap) and the headless commands.
 
+#[cfg(feature = "app")]
+mod app;
 mod crops;
 mod eval;
 mod predict;
@@ -18,6 +20,8 @@ const ABOUT: &str = "Finds every face in a picture, reads its emotion with a CNN
 
 const EXAMPLES: &str = "\
 Examples:
+  emoji-mirror                                  # the app: camera 0, every face an emoji
+  emoji-mirror --video clip.mp4                 # the app on a video (loops)
   emoji-mirror predict --image assets/astronaut.png
   emoji-mirror predict --video clip.mp4 --json > faces.jsonl
   emoji-mirror predict --image-dir photos/ --annotate out/
@@ -28,12 +32,16 @@ Examples:
 ONNX Runtime is loaded from --ort-lib, ORT_DYLIB_PATH, or .ort/ (run scripts/setup-ort.sh once).";
 
 #[derive(Debug, Parser)]
-#[command(name = "emoji-mirror", version, about = ABOUT, after_help = EXAMPLES, arg_required_else_help = true)]
+#[command(name = "emoji-mirror", version, about = ABOUT, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// Without a command: the exhibition app (a window).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
     #[command(flatten)]
     pub common: CommonArgs,
+    #[cfg(feature = "app")]
+    #[command(flatten)]
+    pub app: app::AppArgs,
 }
 
 /// Options every command understands.
@@ -137,8 +145,14 @@ pub fn settings(common: &CommonArgs) -> anyhow::Result<Settings> {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let Some(command) = cli.command else {
+        #[cfg(feature = "app")]
+        return app::run(&cli.app, &cli.common);
+        #[cfg(not(feature = "app"))]
+        anyhow::bail!("this build has no window (built without the `app` feature); run a command, see --help");
+    };
     let settings = settings(&cli.common)?;
-    match cli.command {
+    match command {
         Command::Predict(args) => predict::run(&args, settings),
         Command::Eval(args) => eval::run(&args, settings),
         Command::Stability(args) => stability::run(&args, settings),

@@ -74,6 +74,8 @@ pub struct Track {
     pub smoothed: Smoothed,
     /// Top class of the last classified frame.
     pub last_top: Option<usize>,
+    /// Index of the detection this track took in the last [`Tracker::update`] (None: missed).
+    pub matched_detection: Option<usize>,
     state: BoxState,
     /// Change of `state` per second.
     velocity: [f32; 4],
@@ -152,6 +154,11 @@ impl Tracker {
         &self.tracks
     }
 
+    /// Classes per probability row (the classifier's labels).
+    pub fn num_classes(&self) -> usize {
+        self.n_classes
+    }
+
     /// Ids handed out so far (the next id minus one).
     pub fn ids_issued(&self) -> u64 {
         self.next_id - 1
@@ -208,8 +215,12 @@ impl Tracker {
                     t.hits += 1;
                     t.set_face(det);
                     t.place(s);
+                    t.matched_detection = Some(*d);
                 }
-                None => t.misses += 1,
+                None => {
+                    t.misses += 1;
+                    t.matched_detection = None;
+                }
             }
         }
         let max_misses = self.settings.max_misses;
@@ -225,6 +236,9 @@ impl Tracker {
         for (i, d) in detections.iter().enumerate() {
             if !self.detection_taken[i] {
                 self.start(time_s, d);
+                if let Some(t) = self.tracks.last_mut() {
+                    t.matched_detection = Some(i);
+                }
             }
         }
         self.tracks.sort_by_key(|t| t.id);
@@ -245,6 +259,7 @@ impl Tracker {
                 window: ConfirmationWindow::new(self.n_classes, &self.settings.confirmation, self.fallback),
                 smoothed: Smoothed::new(self.n_classes, self.settings.confirmation.smoothing_ms),
                 last_top: None,
+                matched_detection: None,
                 state: BoxState::default(),
                 velocity: [0.0; 4],
                 updated_at: time_s,
@@ -269,6 +284,22 @@ impl Tracker {
     pub fn faces_into(&self, out: &mut Vec<Face>) {
         out.clear();
         out.extend(self.tracks.iter().map(|t| t.face));
+    }
+
+    /// Feeds the classification of the last update's detections (`probs`: a row of
+    /// `n_classes` per detection, in detection order) to the tracks that took them.
+    pub fn observe_detections(&mut self, time_s: f64, probs: &[f32]) {
+        let n = self.n_classes;
+        if n == 0 {
+            return;
+        }
+        for t in &mut self.tracks {
+            let Some(row) = t.matched_detection.and_then(|d| probs.get(d * n..(d + 1) * n)) else { continue };
+            let ((top, _), _) = top_two(row);
+            t.last_top = Some(top);
+            t.window.push(top);
+            t.smoothed.observe(time_s, row);
+        }
     }
 
     /// Feeds one frame's classification (`probs`: a row of `n_classes` per track, in track order).
@@ -406,6 +437,27 @@ mod tests {
         assert_eq!(tr.tracks()[0].confirmed(), Some(3));
         assert_eq!(tr.tracks()[1].confirmed(), Some(4));
         assert!((tr.tracks()[0].smoothed.values()[3] - 0.9).abs() < 1e-3);
+    }
+
+    #[test]
+    fn detection_probabilities_reach_the_track_that_took_the_detection() {
+        let mut tr = Tracker::new(TrackingSettings::default(), &labels());
+        let happy = [0.0, 0.0, 0.0, 0.9, 0.1, 0.0, 0.0];
+        let sad = [0.0, 0.0, 0.0, 0.1, 0.9, 0.0, 0.0];
+        for k in 0..20 {
+            let t = k as f64 / 30.0;
+            // Detection order flips every frame; the probabilities follow the detections.
+            let (dets, probs) = if k % 2 == 0 {
+                ([face(100.0, 100.0, 60.0), face(300.0, 100.0, 60.0)], [happy, sad].concat())
+            } else {
+                ([face(300.0, 100.0, 60.0), face(100.0, 100.0, 60.0)], [sad, happy].concat())
+            };
+            tr.update(t, &dets);
+            tr.observe_detections(t, &probs);
+        }
+        let left = tr.tracks().iter().find(|t| t.face.bbox_in_frame.center().0 < 200.0).expect("left");
+        let right = tr.tracks().iter().find(|t| t.face.bbox_in_frame.center().0 > 200.0).expect("right");
+        assert_eq!((left.confirmed(), right.confirmed()), (Some(3), Some(4)));
     }
 
     #[test]

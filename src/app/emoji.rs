@@ -1,0 +1,323 @@
+//! The emoji: our WGSL shader on a quad over each face, its features following the
+//! person's smoothed probabilities every frame, with a pop when the confirmed
+//! emotion changes; or a PNG per class (`--emoji-dir`).
+
+use std::path::PathBuf;
+
+use bevy::asset::{load_internal_asset, uuid_handle};
+use bevy::prelude::*;
+use bevy::render::render_resource::{AsBindGroup, ShaderType};
+use bevy::shader::ShaderRef;
+use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dPlugin};
+
+use super::faces::{FaceEmotion, FaceTrack};
+use super::layout::PaneRects;
+use super::video::SourceStatus;
+use super::{LayoutMode, ViewSettings};
+
+const EMOJI_SHADER: Handle<Shader> = uuid_handle!("6f1b7b0e-3c1a-4f57-9a53-2c7f5c2b9e11");
+
+/// The quad is this much larger than the face disk (room for the shadow).
+pub const QUAD_OVER_DISK: f32 = 1.4;
+/// The face disk's diameter relative to the face box's longer side (covers the whole face).
+pub const DISK_OVER_FACE: f32 = 1.35;
+/// Pop animation: length in seconds and how much larger the emoji gets.
+pub const POP_SECONDS: f32 = 0.45;
+pub const POP_SCALE: f32 = 0.25;
+/// Emoji side in the three-pane strip, logical pixels.
+pub const STRIP_EMOJI_PX: f32 = 96.0;
+/// Draw order: video 0, emoji above it, debug text above that.
+const EMOJI_Z: f32 = 1.0;
+
+pub(super) fn plugin(app: &mut App) {
+    load_internal_asset!(app, EMOJI_SHADER, "../../shaders/emoji.wgsl", Shader::from_wgsl);
+    app.add_plugins(Material2dPlugin::<EmojiMaterial>::default()).add_systems(Startup, create_quad).add_systems(
+        Update,
+        (add_emoji_visuals, remove_orphan_strip_items, place_emoji, animate_emoji).chain().in_set(EmojiSet),
+    );
+}
+
+/// The emoji systems (after the panes are computed).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EmojiSet;
+
+/// PNGs named after the classes (`happy.png`, ...) used instead of the shader.
+#[derive(Resource, Debug, Clone)]
+pub struct EmojiDir(pub PathBuf);
+
+/// The shader's parameters (see shaders/emoji.wgsl).
+#[derive(ShaderType, Debug, Clone, Copy, Default, PartialEq)]
+pub struct EmojiParams {
+    /// mouth curvature, mouth openness, brow angle, eye openness
+    pub shape: Vec4,
+    /// tears, time, unused, unused
+    pub extra: Vec4,
+    /// colour mixed into the face; alpha is the amount
+    pub tint: Vec4,
+}
+
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct EmojiMaterial {
+    #[uniform(0)]
+    pub params: EmojiParams,
+}
+
+impl Material2d for EmojiMaterial {
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(EMOJI_SHADER)
+    }
+    fn alpha_mode(&self) -> AlphaMode2d {
+        AlphaMode2d::Blend
+    }
+}
+
+/// The look of one emotion: mouth curve, mouth open, brow angle, eye open, tears, tint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    pub shape: Vec4,
+    pub tears: f32,
+    pub tint: Vec4,
+}
+
+/// The look of a class by its label; unknown labels look neutral.
+pub fn look_of(label: &str) -> Look {
+    let none = Vec4::ZERO;
+    let (shape, tears, tint) = match label.to_ascii_lowercase().as_str() {
+        "happy" => (Vec4::new(1.0, 0.35, 0.0, 1.0), 0.0, none),
+        "sad" => (Vec4::new(-0.8, 0.0, 0.8, 0.7), 1.0, Vec4::new(0.55, 0.7, 1.0, 0.35)),
+        "angry" => (Vec4::new(-0.6, 0.1, -1.0, 0.8), 0.0, Vec4::new(1.0, 0.25, 0.15, 0.55)),
+        "surprise" => (Vec4::new(0.0, 1.0, 0.9, 1.35), 0.0, none),
+        "fear" => (Vec4::new(-0.35, 0.55, 0.7, 1.25), 0.0, Vec4::new(0.75, 0.8, 1.0, 0.45)),
+        "disgust" => (Vec4::new(-0.5, 0.15, -0.5, 0.55), 0.0, Vec4::new(0.45, 0.8, 0.25, 0.5)),
+        _ => (Vec4::new(0.0, 0.0, 0.0, 1.0), 0.0, none),
+    };
+    Look { shape, tears, tint }
+}
+
+/// The probability-weighted mix of the looks: the emoji morphs between emotions.
+pub fn blend_looks(labels: &[String], probabilities: &[f32]) -> Look {
+    let mut out = Look { shape: Vec4::ZERO, tears: 0.0, tint: Vec4::ZERO };
+    let total: f32 = probabilities.iter().sum();
+    if total <= 0.0 {
+        return look_of("neutral");
+    }
+    for (label, p) in labels.iter().zip(probabilities) {
+        let l = look_of(label);
+        let w = p / total;
+        out.shape += l.shape * w;
+        out.tears += l.tears * w;
+        out.tint += l.tint * w;
+    }
+    out
+}
+
+/// Scale factor of the pop after the confirmed emotion changed `t` seconds ago.
+pub fn pop_scale(t: f32) -> f32 {
+    if !(0.0..POP_SECONDS).contains(&t) {
+        return 1.0;
+    }
+    let x = t / POP_SECONDS;
+    1.0 + POP_SCALE * (x * std::f32::consts::PI * 2.0).sin().abs() * (1.0 - x)
+}
+
+/// Wobble angle (radians) after a change: a damped shake.
+pub fn wobble_angle(t: f32) -> f32 {
+    if !(0.0..POP_SECONDS).contains(&t) {
+        return 0.0;
+    }
+    let x = t / POP_SECONDS;
+    0.18 * (x * std::f32::consts::PI * 6.0).sin() * (1.0 - x)
+}
+
+#[derive(Resource)]
+struct EmojiQuad(Handle<Mesh>);
+
+fn create_quad(mut commands: Commands, mut meshes: ResMut<Assets<Mesh>>) {
+    commands.insert_resource(EmojiQuad(meshes.add(Rectangle::new(1.0, 1.0))));
+}
+
+/// Marks a Face entity that has its emoji; holds its material.
+#[derive(Component)]
+pub struct EmojiVisual {
+    pub material: Handle<EmojiMaterial>,
+}
+
+/// The face's emoji in the three-pane strip, with its label.
+#[derive(Component)]
+pub struct StripItem {
+    pub face: Entity,
+}
+
+fn add_emoji_visuals(
+    mut commands: Commands,
+    quad: Res<EmojiQuad>,
+    dir: Option<Res<EmojiDir>>,
+    mut materials: ResMut<Assets<EmojiMaterial>>,
+    new_faces: Query<Entity, (With<FaceTrack>, Without<EmojiVisual>)>,
+) {
+    for face in &new_faces {
+        let material = materials.add(EmojiMaterial { params: EmojiParams::default() });
+        let mut e = commands.entity(face);
+        e.insert((EmojiVisual { material: material.clone() }, Transform::default(), Visibility::default()));
+        if dir.is_some() {
+            e.insert(Sprite::default());
+        } else {
+            e.insert((Mesh2d(quad.0.clone()), MeshMaterial2d(material.clone())));
+        }
+        // The strip item is unscaled so its label keeps its size; the emoji is a scaled child.
+        let emoji_scale =
+            Transform::from_scale(Vec3::new(STRIP_EMOJI_PX * QUAD_OVER_DISK, STRIP_EMOJI_PX * QUAD_OVER_DISK, 1.0));
+        let mut item =
+            commands.spawn((Name::new("Strip emoji"), StripItem { face }, Transform::default(), Visibility::Hidden));
+        item.with_children(|parent| {
+            let mut emoji = parent.spawn((StripEmojiOf(face), emoji_scale));
+            if dir.is_some() {
+                emoji.insert(Sprite::default());
+            } else {
+                emoji.insert((Mesh2d(quad.0.clone()), MeshMaterial2d(material)));
+            }
+            parent.spawn((
+                Text2d::new(""),
+                TextFont { font_size: FontSize::Px(18.0), ..default() },
+                Transform::from_xyz(0.0, -STRIP_EMOJI_PX * 0.7, 0.1),
+            ));
+        });
+    }
+}
+
+/// The strip's emoji of a face (child of its [`StripItem`]).
+#[derive(Component)]
+pub struct StripEmojiOf(pub Entity);
+
+fn remove_orphan_strip_items(
+    mut commands: Commands,
+    items: Query<(Entity, &StripItem)>,
+    faces: Query<(), With<FaceTrack>>,
+) {
+    for (e, item) in &items {
+        if faces.get(item.face).is_err() {
+            commands.entity(e).despawn();
+        }
+    }
+}
+
+fn place_emoji(
+    panes: Res<PaneRects>,
+    view: Res<ViewSettings>,
+    status: Res<SourceStatus>,
+    mut faces: Query<(Entity, &FaceTrack, &FaceEmotion, &mut Transform), Without<StripItem>>,
+    mut items: Query<(&StripItem, &mut Transform, &mut Visibility, &Children), Without<FaceTrack>>,
+    mut texts: Query<&mut Text2d>,
+) {
+    for (_, track, emotion, mut tf) in &mut faces {
+        let b = track.bbox_in_frame;
+        let (cx, cy) = b.center();
+        let centre = panes.frame_to_world(Vec2::new(cx, cy));
+        let side = panes.frame_to_world_len(b.w.max(b.h)) * DISK_OVER_FACE * QUAD_OVER_DISK;
+        // Roll from the eye landmarks (frame y points down, world y up).
+        let [le, re, ..] = track.landmarks_in_frame;
+        let roll = -(re[1] - le[1]).atan2(re[0] - le[0]);
+        let pop = pop_scale(emotion.since_change_s);
+        tf.translation = centre.extend(EMOJI_Z);
+        tf.rotation = Quat::from_rotation_z(roll + wobble_angle(emotion.since_change_s));
+        tf.scale = Vec3::new(side * pop, side * pop, 1.0);
+    }
+    let strip = panes.strip.filter(|_| view.layout == LayoutMode::ThreePane);
+    let mut order: Vec<(u64, Entity)> = faces.iter().map(|(e, t, ..)| (t.id, e)).collect();
+    order.sort_unstable();
+    for (item, mut tf, mut vis, children) in &mut items {
+        let Some(rect) = strip else {
+            *vis = Visibility::Hidden;
+            continue;
+        };
+        let Some(slot) = order.iter().position(|(_, e)| *e == item.face) else { continue };
+        let top = rect.max.y - STRIP_EMOJI_PX * 0.8;
+        let y = top - slot as f32 * (STRIP_EMOJI_PX + 40.0);
+        *vis = if y > rect.min.y { Visibility::Visible } else { Visibility::Hidden };
+        tf.translation = Vec3::new(rect.center().x, y, EMOJI_Z);
+        if let Ok((_, _, emotion, _)) = faces.get(item.face) {
+            let name = emotion.confirmed.and_then(|c| status.labels.get(c)).map_or("-", String::as_str);
+            for child in children.iter() {
+                if let Ok(mut text) = texts.get_mut(child) {
+                    let wanted = crate::report::display_label(name);
+                    if text.0 != wanted {
+                        text.0 = wanted;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn animate_emoji(
+    time: Res<Time>,
+    status: Res<SourceStatus>,
+    dir: Option<Res<EmojiDir>>,
+    asset_server: Res<AssetServer>,
+    mut materials: ResMut<Assets<EmojiMaterial>>,
+    mut faces: Query<(&FaceEmotion, &EmojiVisual, Option<&mut Sprite>), Without<StripEmojiOf>>,
+    mut strip_sprites: Query<(&StripEmojiOf, &mut Sprite), Without<EmojiVisual>>,
+) {
+    if dir.is_some() {
+        for (of, mut sprite) in &mut strip_sprites {
+            if let Ok((_, _, Some(face_sprite))) = faces.get(of.0)
+                && sprite.image != face_sprite.image
+            {
+                sprite.image = face_sprite.image.clone();
+                sprite.custom_size = face_sprite.custom_size;
+            }
+        }
+    }
+    for (emotion, visual, sprite) in &mut faces {
+        let n = emotion.classes.min(status.labels.len());
+        if let (Some(dir), Some(mut sprite)) = (dir.as_ref(), sprite) {
+            let idx = emotion.confirmed.unwrap_or(emotion.top.0);
+            if let Some(label) = status.labels.get(idx) {
+                let path = dir.0.join(format!("{label}.png"));
+                let handle: Handle<Image> = asset_server.load(bevy::asset::AssetPath::from_path_buf(path));
+                if sprite.image != handle {
+                    sprite.image = handle;
+                    sprite.custom_size = Some(Vec2::splat(1.0 / QUAD_OVER_DISK));
+                }
+            }
+            continue;
+        }
+        let look = blend_looks(&status.labels[..n], &emotion.smoothed[..n]);
+        if let Some(mut m) = materials.get_mut(&visual.material) {
+            m.params = EmojiParams {
+                shape: look.shape,
+                extra: Vec4::new(look.tears, time.elapsed_secs(), 0.0, 0.0),
+                tint: look.tint,
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<String> {
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn looks_blend_with_the_probabilities() {
+        let l = labels();
+        let happy = blend_looks(&l, &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(happy, look_of("happy"));
+        let half = blend_looks(&l, &[0.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0]);
+        let (h, s) = (look_of("happy"), look_of("sad"));
+        assert!((half.shape.x - (h.shape.x + s.shape.x) / 2.0).abs() < 1e-6, "mouth is between smile and frown");
+        assert!((half.tears - 0.5).abs() < 1e-6);
+        assert_eq!(blend_looks(&l, &[0.0; 7]), look_of("neutral"));
+    }
+
+    #[test]
+    fn pop_and_wobble_settle() {
+        assert_eq!(pop_scale(-1.0), 1.0);
+        assert!(pop_scale(POP_SECONDS * 0.25) > 1.1);
+        assert_eq!(pop_scale(POP_SECONDS), 1.0);
+        assert_eq!(wobble_angle(POP_SECONDS + 0.1), 0.0);
+    }
+}

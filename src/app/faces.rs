@@ -1,0 +1,206 @@
+//! Face entities: one per tracked person, spawned when they appear and despawned
+//! when they leave, carrying the track and its confirmation-window state.
+
+use bevy::prelude::*;
+
+use super::video::LatestAnalysis;
+use super::{AppSystems, PipelineSettings};
+use crate::tracking::Tracker;
+use crate::vision::classifier::top_two;
+use crate::vision::{BBox, LANDMARKS};
+
+/// Most classes the emoji can follow (the probability vector is a fixed array).
+pub const MAX_CLASSES: usize = 16;
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(Update, track_faces.in_set(AppSystems::Track));
+}
+
+/// The tracker, as a resource; rebuilt when the tracking settings change.
+#[derive(Resource)]
+pub struct FaceTracker(pub Tracker);
+
+/// A tracked person (the Face entity).
+#[derive(Component, Debug, Clone, PartialEq)]
+pub struct FaceTrack {
+    pub id: u64,
+    pub bbox_in_frame: BBox,
+    pub landmarks_in_frame: [[f32; 2]; LANDMARKS],
+    /// Detections in a row this person was not found in.
+    pub misses: u32,
+}
+
+/// The person's emotion: confirmed class (confirmation window) and smoothed probabilities.
+#[derive(Component, Debug, Clone, PartialEq)]
+pub struct FaceEmotion {
+    pub confirmed: Option<usize>,
+    pub smoothed: [f32; MAX_CLASSES],
+    pub classes: usize,
+    /// Top class of the last frame and the runner-up, with probabilities.
+    pub top: (usize, f32),
+    pub runner_up: (usize, f32),
+    /// Share of the window held by the confirmed class.
+    pub confirmed_share: f32,
+    /// Seconds since the confirmed class last changed (drives the pop animation).
+    pub since_change_s: f32,
+}
+
+fn track_faces(
+    mut commands: Commands,
+    latest: Res<LatestAnalysis>,
+    settings: Res<PipelineSettings>,
+    status: Option<Res<super::video::SourceStatus>>,
+    tracker: Option<ResMut<FaceTracker>>,
+    mut faces: Query<(Entity, &mut FaceTrack, &mut FaceEmotion)>,
+    time: Res<Time>,
+) {
+    let labels: Vec<String> = status.map(|s| s.labels.clone()).unwrap_or_default();
+    let mut tracker = match tracker {
+        Some(t) if t.0.settings == settings.0.tracking && t.0.num_classes() == labels.len() => t,
+        _ => {
+            // First frame, or the window settings changed: start a fresh tracker.
+            commands.insert_resource(FaceTracker(Tracker::new(settings.0.tracking.clone(), &labels)));
+            for (e, ..) in &faces {
+                commands.entity(e).despawn();
+            }
+            return;
+        }
+    };
+    let dt = time.delta_secs();
+    for (_, _, mut emotion) in &mut faces {
+        emotion.since_change_s += dt;
+    }
+    if !latest.fresh {
+        return;
+    }
+    let tr = &mut tracker.0;
+    tr.update(latest.time_s, &latest.detections);
+    tr.observe_detections(latest.time_s, &latest.probabilities);
+    // Despawn the faces whose track ended.
+    for (e, track, _) in &faces {
+        if !tr.tracks().iter().any(|t| t.id == track.id) {
+            commands.entity(e).despawn();
+        }
+    }
+    for t in tr.tracks() {
+        let values = t.smoothed.values();
+        let n = values.len().min(MAX_CLASSES);
+        let mut smoothed = [0.0; MAX_CLASSES];
+        smoothed[..n].copy_from_slice(&values[..n]);
+        let (top, runner_up) = top_two(&smoothed[..n]);
+        let track = FaceTrack {
+            id: t.id,
+            bbox_in_frame: t.face.bbox_in_frame,
+            landmarks_in_frame: t.face.landmarks_in_frame,
+            misses: t.misses,
+        };
+        let confirmed = t.confirmed();
+        let confirmed_share = confirmed.map_or(0.0, |c| t.window.share(c));
+        match faces.iter_mut().find(|(_, f, _)| f.id == t.id) {
+            Some((_, mut f, mut emo)) => {
+                *f = track;
+                if emo.confirmed != confirmed {
+                    emo.since_change_s = 0.0;
+                }
+                emo.confirmed = confirmed;
+                emo.smoothed = smoothed;
+                emo.classes = n;
+                emo.top = top;
+                emo.runner_up = runner_up;
+                emo.confirmed_share = confirmed_share;
+            }
+            None => {
+                commands.spawn((
+                    Name::new(format!("Face {}", t.id)),
+                    track,
+                    FaceEmotion {
+                        confirmed,
+                        smoothed,
+                        classes: n,
+                        top,
+                        runner_up,
+                        confirmed_share,
+                        since_change_s: 0.0,
+                    },
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::vision::Face;
+
+    fn labels() -> Vec<String> {
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"].iter().map(|s| s.to_string()).collect()
+    }
+
+    fn app() -> App {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .configure_sets(Update, (AppSystems::Receive, AppSystems::Track).chain())
+            .init_resource::<LatestAnalysis>()
+            .insert_resource(super::super::video::SourceStatus { labels: labels(), ..Default::default() })
+            .insert_resource(PipelineSettings(Settings::default()))
+            .add_plugins(plugin);
+        app.update(); // creates the tracker
+        app
+    }
+
+    fn face(cx: f32) -> Face {
+        Face {
+            bbox_in_frame: BBox::new(cx - 40.0, 100.0, 80.0, 80.0),
+            landmarks_in_frame: [[cx, 140.0]; LANDMARKS],
+            score: 0.9,
+        }
+    }
+
+    fn feed(app: &mut App, frame: u64, faces: &[Face], class: usize) {
+        {
+            let mut latest = app.world_mut().resource_mut::<LatestAnalysis>();
+            latest.fresh = true;
+            latest.index = frame;
+            latest.time_s = frame as f64 / 30.0;
+            latest.detections.clear();
+            latest.detections.extend_from_slice(faces);
+            latest.probabilities.clear();
+            for _ in faces {
+                let mut p = [0.01f32; 7];
+                p[class] = 0.94;
+                latest.probabilities.extend_from_slice(&p);
+            }
+        }
+        app.update();
+    }
+
+    fn face_count(app: &mut App) -> usize {
+        let mut q = app.world_mut().query::<&FaceTrack>();
+        q.iter(app.world()).count()
+    }
+
+    #[test]
+    fn fake_detections_spawn_faces_that_confirm_and_despawn_after_leaving() {
+        let mut app = app();
+        feed(&mut app, 0, &[face(100.0), face(400.0)], 3);
+        assert_eq!(face_count(&mut app), 2, "one Face entity per person");
+        for k in 1..20 {
+            feed(&mut app, k, &[face(100.0 + k as f32), face(400.0 - k as f32)], 3);
+        }
+        assert_eq!(face_count(&mut app), 2, "still the same two people");
+        let mut q = app.world_mut().query::<&FaceEmotion>();
+        let confirmed: Vec<Option<usize>> = q.iter(app.world()).map(|e| e.confirmed).collect();
+        assert_eq!(confirmed, vec![Some(3), Some(3)], "the window confirms Happy");
+        // One person leaves; after the miss tolerance their entity goes.
+        for k in 20..30 {
+            feed(&mut app, k, &[face(120.0)], 3);
+        }
+        assert_eq!(face_count(&mut app), 1);
+        for k in 30..40 {
+            feed(&mut app, k, &[], 3);
+        }
+        assert_eq!(face_count(&mut app), 0, "everyone left");
+    }
+}

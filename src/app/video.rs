@@ -1,0 +1,156 @@
+//! The video texture: one image asset updated in place with each analysed frame.
+
+use std::time::Instant;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+
+use super::AppSystems;
+use super::analysis::{AnalysisWorker, WorkerStatus};
+use crate::vision::Face;
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<LatestAnalysis>()
+        .init_resource::<SourceStatus>()
+        .init_resource::<Stats>()
+        .add_systems(Startup, create_video_texture)
+        .add_systems(Update, receive_analysis.in_set(AppSystems::Receive));
+}
+
+/// The texture the video is shown with (raw and processed panes share it).
+#[derive(Resource)]
+pub struct VideoTexture {
+    pub handle: Handle<Image>,
+    pub size: UVec2,
+}
+
+/// The newest detections and their probabilities, copied from the worker (buffers reused).
+#[derive(Resource, Default, Debug)]
+pub struct LatestAnalysis {
+    /// Set when a new analysis arrived this frame.
+    pub fresh: bool,
+    pub index: u64,
+    pub time_s: f64,
+    pub detections: Vec<Face>,
+    pub probabilities: Vec<f32>,
+    pub frame_size: UVec2,
+}
+
+/// What the worker said about the source and the models.
+#[derive(Resource, Default, Debug, Clone)]
+pub struct SourceStatus {
+    pub labels: Vec<String>,
+    pub detector: String,
+    /// Shown in the middle of the window while set (no camera, missing model...).
+    pub problem: Option<String>,
+    pub frames_seen: u64,
+}
+
+/// Live figures for the help panel and the benchmark.
+#[derive(Resource, Default, Debug, Clone)]
+pub struct Stats {
+    pub camera_fps: f32,
+    pub analysis_fps: f32,
+    pub inference_ms: f32,
+    pub latency_ms: f32,
+    /// Camera-to-screen latencies of this run, ms (bounded; for the benchmark).
+    pub latencies_ms: Vec<f32>,
+    analysis_rate: super::analysis::RateMeter,
+}
+
+/// Latency samples kept for the benchmark (a fixed ring: memory stays flat).
+pub const MAX_LATENCY_SAMPLES: usize = 10_000;
+
+const PLACEHOLDER_SIZE: UVec2 = UVec2::new(640, 480);
+
+fn create_video_texture(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
+    let image = blank_image(PLACEHOLDER_SIZE);
+    commands.insert_resource(VideoTexture { handle: images.add(image), size: PLACEHOLDER_SIZE });
+}
+
+fn blank_image(size: UVec2) -> Image {
+    Image::new_fill(
+        Extent3d { width: size.x, height: size.y, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        &[24, 24, 28, 255],
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::default(),
+    )
+}
+
+/// Copies RGB pixels into an RGBA buffer of the same size.
+pub fn rgba_from_rgb(rgb: &[u8], rgba: &mut [u8]) {
+    for (dst, src) in rgba.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
+        dst[..3].copy_from_slice(src);
+        dst[3] = 255;
+    }
+}
+
+fn receive_analysis(
+    worker: Res<AnalysisWorker>,
+    mut latest: ResMut<LatestAnalysis>,
+    mut status: ResMut<SourceStatus>,
+    mut stats: ResMut<Stats>,
+    texture: Option<ResMut<VideoTexture>>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    for s in worker.status.try_iter() {
+        match s {
+            WorkerStatus::Running { labels, detector } => {
+                status.labels = labels;
+                status.detector = detector;
+                status.problem = None;
+            }
+            WorkerStatus::Unavailable(m) | WorkerStatus::Lost(m) => status.problem = Some(m),
+        }
+    }
+    latest.fresh = false;
+    let Some(mut texture) = texture else { return };
+    let Some(a) = worker.results.try_iter().last() else { return };
+    status.frames_seen += 1;
+    if status.problem.is_some() && !status.labels.is_empty() {
+        status.problem = None;
+    }
+    let size = UVec2::new(a.image.width(), a.image.height());
+    if let Some(mut image) = images.get_mut(&texture.handle) {
+        if size != texture.size {
+            *image = blank_image(size);
+            texture.size = size;
+        }
+        if let Some(data) = image.data.as_mut() {
+            rgba_from_rgb(a.image.as_raw(), data);
+        }
+    }
+    latest.fresh = true;
+    latest.index = a.index;
+    latest.time_s = a.time_s;
+    latest.frame_size = size;
+    latest.detections.clear();
+    latest.detections.extend_from_slice(&a.detections);
+    latest.probabilities.clear();
+    latest.probabilities.extend_from_slice(&a.probabilities);
+    stats.camera_fps = a.source_fps;
+    stats.inference_ms = a.inference_ms;
+    stats.analysis_fps = stats.analysis_rate.tick(Instant::now());
+    if let Some(t) = a.captured_at {
+        let ms = t.elapsed().as_secs_f32() * 1000.0;
+        stats.latency_ms = ms;
+        if stats.latencies_ms.len() < MAX_LATENCY_SAMPLES {
+            stats.latencies_ms.push(ms);
+        }
+    }
+    worker.recycle(a);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rgb_becomes_opaque_rgba() {
+        let mut out = [0u8; 8];
+        rgba_from_rgb(&[1, 2, 3, 4, 5, 6], &mut out);
+        assert_eq!(out, [1, 2, 3, 255, 4, 5, 6, 255]);
+    }
+}

@@ -1,0 +1,102 @@
+//! Starting the app from the command line: source flags, screenshots, benchmark.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use emoji_mirror::app::settings_file::SavedSettings;
+use emoji_mirror::app::{AppOptions, LayoutMode};
+use emoji_mirror::source::SourceSpec;
+use emoji_mirror::source::camera::{CameraRequest, DEFAULT_FPS};
+
+use super::CommonArgs;
+
+/// Settings file used when --config is not given, under the user's config folder.
+const DEFAULT_CONFIG: &str = "emoji-mirror/settings.toml";
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// Camera index (default 0 when no other source is given).
+    #[arg(long, value_name = "N", conflicts_with_all = ["video", "image", "image_dir"])]
+    pub camera: Option<u32>,
+    /// Play a video file (loops).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["image", "image_dir"])]
+    pub video: Option<PathBuf>,
+    /// Show one image.
+    #[arg(long, value_name = "FILE", conflicts_with = "image_dir")]
+    pub image: Option<PathBuf>,
+    /// Show the images of a folder in turn (loops).
+    #[arg(long, value_name = "DIR")]
+    pub image_dir: Option<PathBuf>,
+    /// PNGs named after the classes (happy.png, sad.png, ...) instead of the shader emoji.
+    #[arg(long, value_name = "DIR")]
+    pub emoji_dir: Option<PathBuf>,
+    /// Start in this layout.
+    #[arg(long, value_name = "LAYOUT", value_parser = ["mirror", "three-pane"])]
+    pub layout: Option<String>,
+    /// Window size in logical pixels.
+    #[arg(long, value_name = "WxH", default_value = "1280x720", value_parser = super::parse_size)]
+    pub window_size: (u32, u32),
+    /// Save a screenshot of the window (PNG) after --exit-after-frames frames, then exit.
+    #[arg(long, value_name = "PATH", requires = "exit_after_frames")]
+    pub screenshot: Option<PathBuf>,
+    /// Exit after this many frames with video (with --screenshot: after saving it).
+    #[arg(long, value_name = "N")]
+    pub exit_after_frames: Option<u32>,
+    /// Render N frames, print render fps and camera-to-screen latency p50/p95, exit.
+    #[arg(long, value_name = "N")]
+    pub bench_frames: Option<u32>,
+    /// Keys to press automatically after the first frames, e.g. "hl" (kiosk checks, tests).
+    #[arg(long, value_name = "KEYS", default_value = "")]
+    pub press: String,
+}
+
+pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
+    let config_path = common.config.clone().or_else(|| {
+        std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .map(|d| d.join(DEFAULT_CONFIG))
+    });
+    let mut saved = match &config_path {
+        Some(p) if p.exists() => SavedSettings::load(p)?,
+        _ => SavedSettings::default(),
+    };
+    if let Some(p) = &common.ort_lib {
+        saved.pipeline.ort_lib = Some(p.clone());
+    }
+    if let Some(p) = &common.classifier {
+        saved.pipeline.classifier_manifest = p.clone();
+    }
+    if let Some(p) = &common.detector_model {
+        saved.pipeline.detector_manifest = p.clone();
+    }
+    if let Some(l) = &args.layout {
+        saved.view.layout = if l == "three-pane" { LayoutMode::ThreePane } else { LayoutMode::Mirror };
+    }
+    let source = match (&args.video, &args.image, &args.image_dir, args.camera) {
+        (Some(v), ..) => SourceSpec::Video(v.clone()),
+        (_, Some(i), ..) => SourceSpec::Image(i.clone()),
+        (_, _, Some(d), _) => SourceSpec::ImageDir { dir: d.clone(), looped: true },
+        (.., c) => SourceSpec::Camera(CameraRequest { fps: DEFAULT_FPS, ..CameraRequest::new(c.unwrap_or(0)) }),
+    };
+    if source.is_stream() {
+        saved.pipeline.detector.input_max_side = saved.pipeline.video_detector_side;
+    }
+    // Models are looked up from the project folder when run from elsewhere.
+    saved.pipeline.detector_manifest = emoji_mirror::config::resolve_project_path(&saved.pipeline.detector_manifest);
+    saved.pipeline.classifier_manifest =
+        emoji_mirror::config::resolve_project_path(&saved.pipeline.classifier_manifest);
+    emoji_mirror::app::run(AppOptions {
+        source,
+        settings: saved.pipeline,
+        view: saved.view,
+        config_path,
+        screenshot: args.screenshot.clone(),
+        exit_after_frames: args.exit_after_frames,
+        bench_frames: args.bench_frames,
+        emoji_dir: args.emoji_dir.clone(),
+        press: args.press.clone(),
+        window_size: args.window_size,
+    })
+}

@@ -1,0 +1,212 @@
+//! The app in a real window (virtual display, software Vulkan): it plays real video,
+//! covers every face with an emoji, shows the help panel after `h` and three panes
+//! in the demonstrator layout. Screenshots stay in target/screenshots/ to look at.
+#![cfg(feature = "app")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use emoji_mirror::source::{SourceEvent, SourceSpec};
+use emoji_mirror::vision::{self, FaceDetector};
+use image::RgbImage;
+use serde_json::Value;
+
+fn screenshot_dir() -> PathBuf {
+    let d = common::project("target/screenshots");
+    std::fs::create_dir_all(&d).expect("screenshot folder");
+    d
+}
+
+/// Runs the app under a virtual display until it saves `name`.png; returns (screenshot, report).
+fn run_app(name: &str, args: &[&str]) -> (RgbImage, Value) {
+    let png = screenshot_dir().join(format!("{name}.png"));
+    let json = png.with_extension("json");
+    let _ = std::fs::remove_file(&png);
+    let _ = std::fs::remove_file(&json);
+    let config = screenshot_dir().join(format!("{name}-settings.toml"));
+    let _ = std::fs::remove_file(&config);
+    let out = Command::new("timeout")
+        .arg("300")
+        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .args(args)
+        .arg("--config")
+        .arg(&config)
+        .arg("--screenshot")
+        .arg(&png)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("xvfb-run (scripts/setup.sh installs it)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "app failed: {}\n{err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+    let shot = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}\n{err}", png.display())).into_rgb8();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    (shot, report)
+}
+
+fn rect(v: &Value) -> [f32; 4] {
+    let a: Vec<f32> = v.as_array().expect("rect").iter().map(|x| x.as_f64().expect("number") as f32).collect();
+    [a[0], a[1], a[2], a[3]]
+}
+
+/// The frame the app showed, decoded by the crate's own video source.
+fn frame_of(video: &Path, index: u64) -> RgbImage {
+    let source = SourceSpec::Video(video.to_path_buf()).spawn().expect("video");
+    for ev in source.events() {
+        if let SourceEvent::Frame(f) = ev
+            && f.index == index
+        {
+            return f.image;
+        }
+    }
+    panic!("frame {index} not in {}", video.display());
+}
+
+/// Mean absolute difference between the screenshot inside `win` (window px) and the
+/// frame inside `frame_box` (frame px), sampled on a grid over the central half.
+fn mean_diff(shot: &RgbImage, win: [f32; 4], frame: &RgbImage, frame_box: [f32; 4]) -> f32 {
+    let n = 16;
+    let mut total = 0.0;
+    let mut count = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            let u = 0.25 + 0.5 * (i as f32 + 0.5) / n as f32;
+            let v = 0.25 + 0.5 * (j as f32 + 0.5) / n as f32;
+            let sx = (win[0] + u * (win[2] - win[0])) as u32;
+            let sy = (win[1] + v * (win[3] - win[1])) as u32;
+            let fx = (frame_box[0] + u * (frame_box[2] - frame_box[0])) as u32;
+            let fy = (frame_box[1] + v * (frame_box[3] - frame_box[1])) as u32;
+            if sx >= shot.width() || sy >= shot.height() || fx >= frame.width() || fy >= frame.height() {
+                continue;
+            }
+            let a = shot.get_pixel(sx, sy).0;
+            let b = frame.get_pixel(fx, fy).0;
+            total += (0..3).map(|c| (a[c] as f32 - b[c] as f32).abs()).sum::<f32>() / 3.0;
+            count += 1.0;
+        }
+    }
+    total / count.max(1.0)
+}
+
+/// Frame-pixel box -> window-pixel box through a video rect.
+fn to_window(b: [f32; 4], video: [f32; 4], frame: (f32, f32)) -> [f32; 4] {
+    let sx = (video[2] - video[0]) / frame.0;
+    let sy = (video[3] - video[1]) / frame.1;
+    [video[0] + b[0] * sx, video[1] + b[1] * sy, video[0] + b[2] * sx, video[1] + b[3] * sy]
+}
+
+/// Faces the detector finds on the frame the app showed (video settings), as [x0, y0, x1, y1].
+fn detected_faces(frame: &RgbImage) -> Vec<[f32; 4]> {
+    let env = common::ort_env();
+    let mut settings = common::settings();
+    settings.detector.input_max_side = settings.video_detector_side;
+    let mut det = vision::open_detector(env, &settings).expect("detector");
+    let mut faces = Vec::new();
+    det.detect(frame, &mut faces).expect("detect");
+    faces
+        .iter()
+        .map(|f| {
+            [
+                f.bbox_in_frame.x,
+                f.bbox_in_frame.y,
+                f.bbox_in_frame.x + f.bbox_in_frame.w,
+                f.bbox_in_frame.y + f.bbox_in_frame.h,
+            ]
+        })
+        .collect()
+}
+
+/// Mean difference above which the face is hidden (an emoji, not the person's pixels).
+const COVERED_DIFF: f32 = 35.0;
+
+fn assert_faces_covered(video_rel: &str, name: &str, min_share: f32) {
+    let video = common::data(video_rel);
+    let (shot, report) = run_app(name, &["--video", video.to_str().expect("utf8"), "--exit-after-frames", "25"]);
+    let frame = frame_of(&video, report["frame_index"].as_u64().expect("frame index"));
+    let size = (frame.width() as f32, frame.height() as f32);
+    let video_rect = rect(&report["processed_video"]);
+    let faces = detected_faces(&frame);
+    assert!(!faces.is_empty(), "the detector finds faces on the shown frame");
+    let covered =
+        faces.iter().filter(|b| mean_diff(&shot, to_window(**b, video_rect, size), &frame, **b) > COVERED_DIFF).count();
+    eprintln!("{name}: {covered} of {} faces covered", faces.len());
+    assert!(covered as f32 >= min_share * faces.len() as f32, "{covered} of {} faces covered by emoji", faces.len());
+    // Away from the faces the video shows through (the raw pixels are still there).
+    let corner = [0.0, 0.0, size.0 * 0.12, size.1 * 0.12];
+    let far_from_faces = faces.iter().all(|b| b[0] > corner[2] || b[1] > corner[3]);
+    if far_from_faces {
+        assert!(mean_diff(&shot, to_window(corner, video_rect, size), &frame, corner) < 25.0, "video visible");
+    }
+}
+
+#[test]
+fn crema_d_clip_face_is_covered_by_an_emoji() {
+    assert_faces_covered("crema-d/mp4/1001_DFA_HAP_XX.mp4", "crema-d-happy", 1.0);
+}
+
+#[test]
+fn every_face_of_the_multi_face_video_is_covered() {
+    assert_faces_covered("openmpf-samples/video_01.mp4", "video_01", 0.8);
+}
+
+#[test]
+fn help_panel_appears_after_h() {
+    let video = common::data("crema-d/mp4/1001_DFA_NEU_XX.mp4");
+    let (shot, report) =
+        run_app("help-panel", &["--video", video.to_str().expect("utf8"), "--press", "h", "--exit-after-frames", "15"]);
+    let panel = rect(report.get("help_panel").filter(|v| !v.is_null()).expect("help panel shown"));
+    assert!(panel[2] - panel[0] > 200.0 && panel[3] - panel[1] > 150.0, "{panel:?}");
+    // egui's dark panel: most pixels inside are dark grey.
+    let mut dark = 0;
+    let mut total = 0;
+    for y in (panel[1] as u32 + 4..panel[3] as u32 - 4).step_by(3) {
+        for x in (panel[0] as u32 + 4..panel[2] as u32 - 4).step_by(3) {
+            if x < shot.width() && y < shot.height() {
+                let p = shot.get_pixel(x, y).0;
+                total += 1;
+                if p.iter().all(|c| *c < 70) {
+                    dark += 1;
+                }
+            }
+        }
+    }
+    assert!(dark * 2 > total, "{dark} of {total} panel pixels are dark");
+}
+
+#[test]
+fn three_pane_layout_shows_raw_processed_and_strip() {
+    let video = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
+    let (shot, report) = run_app(
+        "three-pane",
+        &["--video", video.to_str().expect("utf8"), "--layout", "three-pane", "--exit-after-frames", "25"],
+    );
+    assert_eq!(report["layout"], "three-pane");
+    let raw = rect(&report["raw_video"]);
+    let processed = rect(&report["processed_video"]);
+    let strip = rect(&report["strip"]);
+    assert!(raw[2] <= processed[0] && processed[2] <= strip[0], "side by side: {raw:?} {processed:?} {strip:?}");
+    let frame = frame_of(&video, report["frame_index"].as_u64().expect("frame"));
+    let size = (frame.width() as f32, frame.height() as f32);
+    let faces = detected_faces(&frame);
+    let face = faces.first().copied().expect("a face");
+    // Raw pane: the person's face. Processed pane: the emoji.
+    assert!(mean_diff(&shot, to_window(face, raw, size), &frame, face) < 25.0, "raw pane shows the camera");
+    assert!(
+        mean_diff(&shot, to_window(face, processed, size), &frame, face) > COVERED_DIFF,
+        "processed pane shows the emoji"
+    );
+    // Strip: emoji-yellow pixels on the dark background.
+    let mut yellow = 0;
+    for y in (strip[1] as u32..strip[3] as u32).step_by(2) {
+        for x in (strip[0] as u32..(strip[2] as u32).min(shot.width())).step_by(2) {
+            let p = shot.get_pixel(x, y.min(shot.height() - 1)).0;
+            if p[0] > 150 && p[1] > 100 && p[2] < 90 {
+                yellow += 1;
+            }
+        }
+    }
+    assert!(yellow > 200, "an emoji in the strip ({yellow} yellow samples)");
+}
