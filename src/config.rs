@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::tracking::TrackingSettings;
-use crate::vision::DetectorSettings;
+use crate::vision::haar::HaarSettings;
+use crate::vision::{DetectorKind, DetectorSettings};
 use crate::vision::onnx::ThreadSettings;
 
 /// Default face-detector manifest, relative to the project root.
@@ -42,6 +43,10 @@ pub struct Settings {
     pub tracking: TrackingSettings,
     /// ONNX Runtime library; `None` searches the default places (see `runtime`).
     pub ort_lib: Option<PathBuf>,
+    /// Which face detector runs (`--detector`; the app's keys 1-4 and c).
+    pub detector_kind: DetectorKind,
+    /// Haar cascade detector settings.
+    pub haar: HaarSettings,
 }
 
 impl Default for Settings {
@@ -54,6 +59,8 @@ impl Default for Settings {
             classifier_threads: ThreadSettings::default(),
             tracking: TrackingSettings::default(),
             ort_lib: None,
+            detector_kind: DetectorKind::default(),
+            haar: HaarSettings::default(),
         }
     }
 }

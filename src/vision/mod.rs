@@ -9,7 +9,9 @@ pub mod centerface;
 pub mod classifier;
 pub mod crop;
 pub mod decode;
+pub mod detector_kind;
 pub mod geometry;
+pub mod haar;
 pub mod manifest;
 pub mod nms;
 pub mod onnx;
@@ -22,6 +24,7 @@ use thiserror::Error;
 
 pub use centerface::{CenterFace, DetectorSettings};
 pub use classifier::{Classification, EmotionClassifier};
+pub use detector_kind::DetectorKind;
 pub use geometry::BBox;
 
 /// Errors of the vision stage. Messages carry the file and the offending value.
@@ -39,6 +42,10 @@ pub enum VisionError {
     Inference { model: String, reason: String },
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
+    #[error(transparent)]
+    Cascade(#[from] haar::CascadeError),
+    #[error("bad detector setting: {0}")]
+    Setting(String),
 }
 
 impl VisionError {
@@ -79,6 +86,23 @@ pub fn open_detector(
 ) -> Result<CenterFace, VisionError> {
     let path = crate::config::resolve_project_path(&settings.detector_manifest);
     CenterFace::new(env, manifest::Manifest::load(&path)?, settings.detector)
+}
+
+/// Opens the face detector `settings.detector_kind` names: CenterFace, or a Haar
+/// cascade from `settings.haar.cascade_dir` with `settings.haar`.
+pub fn open_face_detector(
+    env: &ort::environment::Environment,
+    settings: &crate::config::Settings,
+) -> Result<Box<dyn FaceDetector>, VisionError> {
+    match settings.detector_kind.cascade_file() {
+        None => Ok(Box::new(open_detector(env, settings)?)),
+        Some(file) => {
+            let path = crate::config::resolve_project_path(&settings.haar.cascade_dir).join(file);
+            let mut detector = haar::HaarDetector::open(&path, settings.haar.clone())?;
+            detector.set_name(settings.detector_kind.as_str());
+            Ok(Box::new(detector))
+        }
+    }
 }
 
 /// Opens the emotion classifier named by `settings` (manifest + ONNX file).

@@ -1,0 +1,212 @@
+//! Image preparation bit-for-bit as OpenCV does it: BGR->gray, `equalizeHist`, and
+//! `resize` with `INTER_LINEAR` on 8-bit images (11-bit fixed-point coefficients).
+
+use image::RgbImage;
+
+/// OpenCV's fixed-point gray weights (`cvtColor` `COLOR_BGR2GRAY`), scaled by 2^14.
+const GRAY_R: u32 = 4899;
+const GRAY_G: u32 = 9617;
+const GRAY_B: u32 = 1868;
+const GRAY_SHIFT: u32 = 14;
+/// Bits of the bilinear interpolation coefficients (`INTER_RESIZE_COEF_BITS`).
+const COEF_BITS: u32 = 11;
+const COEF_SCALE: f32 = (1 << COEF_BITS) as f32;
+const HIST_BINS: usize = 256;
+
+/// A single-channel 8-bit image stored row by row, reused between frames.
+#[derive(Debug, Clone, Default)]
+pub struct Gray {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl Gray {
+    /// Resizes the buffer (keeping its allocation where possible).
+    pub fn reset(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        self.pixels.resize(width * height, 0);
+    }
+}
+
+/// `cvtColor(BGR2GRAY)` of an RGB frame into `dst`.
+pub fn gray_from_rgb(src: &RgbImage, dst: &mut Gray) {
+    dst.reset(src.width() as usize, src.height() as usize);
+    for (d, p) in dst.pixels.iter_mut().zip(src.as_raw().chunks_exact(3)) {
+        let v = u32::from(p[0]) * GRAY_R + u32::from(p[1]) * GRAY_G + u32::from(p[2]) * GRAY_B;
+        *d = ((v + (1 << (GRAY_SHIFT - 1))) >> GRAY_SHIFT) as u8;
+    }
+}
+
+/// OpenCV's `equalizeHist`, in place.
+pub fn equalize_hist(img: &mut Gray) {
+    let mut hist = [0u32; HIST_BINS];
+    for &p in &img.pixels {
+        hist[usize::from(p)] += 1;
+    }
+    let total = img.pixels.len() as u32;
+    let Some(first) = hist.iter().position(|&h| h != 0) else { return };
+    if hist[first] == total {
+        img.pixels.fill(first as u8);
+        return;
+    }
+    let scale = (HIST_BINS as f32 - 1.0) / (total - hist[first]) as f32;
+    let mut lut = [0u8; HIST_BINS];
+    let mut sum = 0u32;
+    for i in first + 1..HIST_BINS {
+        sum += hist[i];
+        lut[i] = (sum as f32 * scale).round_ties_even().clamp(0.0, 255.0) as u8;
+    }
+    for p in &mut img.pixels {
+        *p = lut[usize::from(*p)];
+    }
+}
+
+/// Per-axis tables of a linear resize: source index and the two fixed-point weights.
+#[derive(Debug, Clone, Default)]
+pub struct ResizeTables {
+    xofs: Vec<usize>,
+    alpha: Vec<[i32; 2]>,
+    yofs: Vec<isize>,
+    beta: Vec<[i32; 2]>,
+    rows: [Vec<i32>; 2],
+}
+
+fn axis(src: usize, dst: usize, ofs: &mut Vec<isize>, w: &mut Vec<[i32; 2]>, clamp_left: bool) {
+    let scale = 1.0 / (dst as f64 / src as f64);
+    ofs.clear();
+    w.clear();
+    for d in 0..dst {
+        let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+        let mut s = f.floor() as isize;
+        let mut frac = f - s as f32;
+        if clamp_left && s < 0 {
+            s = 0;
+            frac = 0.0;
+        }
+        if clamp_left && s >= src as isize - 1 {
+            s = src as isize - 1;
+            frac = 0.0;
+        }
+        ofs.push(s);
+        w.push([((1.0 - frac) * COEF_SCALE).round_ties_even() as i32, (frac * COEF_SCALE).round_ties_even() as i32]);
+    }
+}
+
+/// `resize(src, dst, (dst_w, dst_h), INTER_LINEAR)` for 8-bit gray images, including
+/// OpenCV's switch to area averaging for an exact 2x reduction.
+pub fn resize_linear(src: &Gray, dst: &mut Gray, dst_w: usize, dst_h: usize, t: &mut ResizeTables) {
+    dst.reset(dst_w, dst_h);
+    if dst_w == 0 || dst_h == 0 || src.width == 0 || src.height == 0 {
+        return;
+    }
+    if dst_w == src.width && dst_h == src.height {
+        dst.pixels.copy_from_slice(&src.pixels);
+        return;
+    }
+    if src.width == 2 * dst_w && src.height == 2 * dst_h {
+        for y in 0..dst_h {
+            let r0 = &src.pixels[2 * y * src.width..][..src.width];
+            let r1 = &src.pixels[(2 * y + 1) * src.width..][..src.width];
+            for (x, d) in dst.pixels[y * dst_w..][..dst_w].iter_mut().enumerate() {
+                let s =
+                    u32::from(r0[2 * x]) + u32::from(r0[2 * x + 1]) + u32::from(r1[2 * x]) + u32::from(r1[2 * x + 1]);
+                *d = ((s + 2) >> 2) as u8;
+            }
+        }
+        return;
+    }
+    let mut xofs = std::mem::take(&mut t.yofs);
+    axis(src.width, dst_w, &mut xofs, &mut t.alpha, true);
+    t.xofs.clear();
+    t.xofs.extend(xofs.iter().map(|&v| v as usize));
+    axis(src.height, dst_h, &mut xofs, &mut t.beta, false);
+    t.yofs = xofs;
+    for r in &mut t.rows {
+        r.resize(dst_w, 0);
+    }
+    let last_row = src.height as isize - 1;
+    let mut cached: [isize; 2] = [-1, -1];
+    for y in 0..dst_h {
+        let sy = t.yofs[y];
+        let want = [sy.clamp(0, last_row), (sy + 1).clamp(0, last_row)];
+        // Reuse horizontally resized rows that the previous output row already made.
+        if cached[0] != want[0] && cached[1] == want[0] {
+            t.rows.swap(0, 1);
+            cached.swap(0, 1);
+        }
+        for k in 0..2 {
+            if cached[k] != want[k] {
+                let row = &src.pixels[want[k] as usize * src.width..][..src.width];
+                hresize(row, &t.xofs, &t.alpha, &mut t.rows[k]);
+                cached[k] = want[k];
+            }
+        }
+        let [b0, b1] = t.beta[y];
+        let out = &mut dst.pixels[y * dst_w..][..dst_w];
+        for ((d, &s0), &s1) in out.iter_mut().zip(&t.rows[0]).zip(&t.rows[1]) {
+            // OpenCV's VResizeLinear for uchar: two 16-bit steps, then round.
+            let v = ((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2;
+            *d = (v >> 2).clamp(0, 255) as u8;
+        }
+    }
+}
+
+fn hresize(row: &[u8], xofs: &[usize], alpha: &[[i32; 2]], out: &mut [i32]) {
+    let last = row.len() - 1;
+    for ((d, &sx), &[a0, a1]) in out.iter_mut().zip(xofs).zip(alpha) {
+        *d = if sx < last {
+            i32::from(row[sx]) * a0 + i32::from(row[sx + 1]) * a1
+        } else {
+            i32::from(row[last]) * (1 << COEF_BITS)
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gray(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Gray {
+        let mut g = Gray::default();
+        g.reset(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                g.pixels[y * w + x] = f(x, y);
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn gray_weights_match_opencv() {
+        let img = RgbImage::from_raw(3, 1, vec![255, 0, 0, 0, 255, 0, 0, 0, 255]).expect("3 px");
+        let mut g = Gray::default();
+        gray_from_rgb(&img, &mut g);
+        // 255*4899/16384 = 76.2, 255*9617/16384 = 149.7, 255*1868/16384 = 29.07
+        assert_eq!(g.pixels, vec![76, 150, 29]);
+    }
+
+    #[test]
+    fn equalize_spreads_to_full_range_and_keeps_flat_images() {
+        let mut g = gray(4, 1, |x, _| [10u8, 20, 20, 30][x]);
+        equalize_hist(&mut g);
+        assert_eq!(g.pixels, vec![0, 170, 170, 255]);
+        let mut flat = gray(3, 3, |_, _| 7);
+        equalize_hist(&mut flat);
+        assert!(flat.pixels.iter().all(|&p| p == 7));
+    }
+
+    #[test]
+    fn resize_keeps_constant_images_and_halves_exactly() {
+        let src = gray(40, 30, |_, _| 123);
+        let mut dst = Gray::default();
+        let mut t = ResizeTables::default();
+        resize_linear(&src, &mut dst, 29, 21, &mut t);
+        assert!(dst.pixels.iter().all(|&p| p == 123), "{:?}", &dst.pixels[..10]);
+        let src = gray(4, 2, |x, y| (x * 10 + y * 100) as u8);
+        resize_linear(&src, &mut dst, 2, 1, &mut t);
+        assert_eq!(dst.pixels, vec![55, 75]);
+    }
+}
