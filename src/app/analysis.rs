@@ -140,8 +140,10 @@ impl Worker {
             match self.commands.try_recv() {
                 Ok(WorkerCommand::Pause(p)) => self.paused = p,
                 Ok(WorkerCommand::Settings(s)) => {
-                    let reopen =
-                        s.detector != self.settings.detector || s.detector_manifest != self.settings.detector_manifest;
+                    let reopen = s.detector != self.settings.detector
+                        || s.detector_manifest != self.settings.detector_manifest
+                        || s.detector_kind != self.settings.detector_kind
+                        || s.haar != self.settings.haar;
                     self.settings = *s;
                     if reopen {
                         *detector = None;
@@ -211,13 +213,13 @@ impl Worker {
         detector: &mut Option<Box<dyn FaceDetector>>,
         classifier: &EmotionClassifier,
     ) -> bool {
-        match vision::open_detector(env, &self.settings) {
+        match vision::open_face_detector(env, &self.settings) {
             Ok(d) => {
                 let _ = self.status.try_send(WorkerStatus::Running {
                     labels: classifier.labels().to_vec(),
                     detector: d.name().to_string(),
                 });
-                *detector = Some(Box::new(d));
+                *detector = Some(d);
                 true
             }
             Err(e) => {

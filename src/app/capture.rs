@@ -112,6 +112,8 @@ struct ShotReport {
     /// Face boxes in window pixels.
     faces: Vec<[f32; 4]>,
     help_panel: Option<[f32; 4]>,
+    /// The detector the worker runs (as it last reported).
+    detector: String,
 }
 
 fn window_rect(r: Rect, half: Vec2) -> [f32; 4] {
@@ -127,6 +129,7 @@ fn take_screenshot(
     panes: Res<PaneRects>,
     view: Res<ViewSettings>,
     rects: Res<UiRects>,
+    status: Res<SourceStatus>,
     faces: Query<&FaceTrack>,
     windows: Query<&Window, With<PrimaryWindow>>,
 ) {
@@ -161,6 +164,7 @@ fn take_screenshot(
             })
             .collect(),
         help_panel: rects.help.map(|r| [r.min.x, r.min.y, r.max.x, r.max.y]),
+        detector: status.detector.clone(),
     };
     let json = path.with_extension("json");
     match serde_json::to_string_pretty(&report) {

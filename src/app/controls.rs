@@ -6,6 +6,7 @@ use bevy_egui::input::EguiWantsInput;
 
 use super::analysis::{AnalysisWorker, WorkerCommand};
 use super::{AppSystems, LayoutMode, PipelineSettings, ViewSettings};
+use crate::vision::DetectorKind;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ButtonInput<KeyCode>>()
@@ -15,14 +16,17 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// Switches the detector in the settings (the worker reopens it).
-fn apply_detector_requests(
-    mut requests: MessageReader<DetectorRequest>,
-    mut status: Option<ResMut<super::video::SourceStatus>>,
-) {
+fn apply_detector_requests(mut requests: MessageReader<DetectorRequest>, mut settings: ResMut<PipelineSettings>) {
     for r in requests.read() {
-        if let (Some(n), Some(status)) = (r.0, status.as_mut()) {
-            status.problem =
-                Some(format!("Haar cascade {n} is not available in this build; the CNN detector stays on"));
+        let kind = match r.0 {
+            None => DetectorKind::Centerface,
+            Some(n) => match DetectorKind::from_hotkey(n) {
+                Some(k) => k,
+                None => continue,
+            },
+        };
+        if settings.0.detector_kind != kind {
+            settings.0.detector_kind = kind;
         }
     }
 }
@@ -196,6 +200,11 @@ mod tests {
         press(&mut app, KeyCode::Digit4);
         let seen = &app.world().resource::<Seen>().0;
         assert_eq!(seen, &vec![DetectorRequest(Some(2)), DetectorRequest(None), DetectorRequest(Some(4))]);
+        assert_eq!(app.world().resource::<PipelineSettings>().0.detector_kind, DetectorKind::HaarAltTree);
+        press(&mut app, KeyCode::KeyC);
+        assert_eq!(app.world().resource::<PipelineSettings>().0.detector_kind, DetectorKind::Centerface);
+        press(&mut app, KeyCode::Digit1);
+        assert_eq!(app.world().resource::<PipelineSettings>().0.detector_kind, DetectorKind::HaarDefault);
     }
 
     #[test]
