@@ -10,7 +10,7 @@ use image::GrayImage;
 use emoji_mirror::config::Settings;
 use emoji_mirror::source::SourceEvent;
 use emoji_mirror::vision::crop::{FaceCropper, largest};
-use emoji_mirror::vision::{self, FaceDetector};
+use emoji_mirror::vision;
 
 use super::SourceArgs;
 
@@ -31,6 +31,8 @@ const DEFAULT_MARGIN: f32 = 0.1;
 pub struct CropsArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub detector: super::DetectorArgs,
     /// Folder for the crops (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -91,7 +93,8 @@ pub fn run(args: &CropsArgs, mut settings: Settings) -> anyhow::Result<()> {
         settings.detector.input_max_side = settings.video_detector_side;
     }
     let env = super::ort_environment(&settings)?;
-    let mut detector = vision::open_detector(env, &settings)?;
+    args.detector.apply(&mut settings);
+    let mut detector = vision::open_face_detector(env, &settings)?;
     let source = spec.spawn()?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
     let mut cropper = FaceCropper::new(args.size, args.margin);

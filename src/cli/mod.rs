@@ -80,6 +80,24 @@ pub enum Command {
     Cameras,
 }
 
+/// Which face detector a command runs.
+#[derive(Debug, Args)]
+pub struct DetectorArgs {
+    /// Face detector: centerface, haar-default, haar-alt, haar-alt2, haar-alt-tree, or 1-4
+    /// for the four Haar cascades (default: the settings file's, else centerface).
+    #[arg(long, value_name = "NAME")]
+    pub detector: Option<emoji_mirror::vision::DetectorKind>,
+}
+
+impl DetectorArgs {
+    /// Writes the chosen detector into `settings`.
+    pub fn apply(&self, settings: &mut Settings) {
+        if let Some(kind) = self.detector {
+            settings.detector_kind = kind;
+        }
+    }
+}
+
 /// Where frames come from (exactly one).
 #[derive(Debug, Args)]
 #[group(id = "input", required = true, multiple = false, args = ["image", "image_dir", "video", "camera"])]

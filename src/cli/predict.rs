@@ -39,6 +39,8 @@ Examples:
 pub struct PredictArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub detector: super::DetectorArgs,
     /// With --image-dir: start again at the first image after the last, forever.
     #[arg(long = "loop", requires = "image_dir")]
     pub looped: bool,
@@ -87,7 +89,8 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
         settings.detector.threads.intra_threads = v;
     }
     let env = super::ort_environment(&settings)?;
-    let mut detector = vision::open_detector(env, &settings)?;
+    args.detector.apply(&mut settings);
+    let mut detector = vision::open_face_detector(env, &settings)?;
     let mut classifier = vision::open_classifier(env, &settings)?;
     if let Some(dir) = &args.annotate {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
@@ -101,7 +104,7 @@ pub fn run(args: &PredictArgs, mut settings: Settings) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut tracker = args.track.then(|| Tracker::new(settings.tracking.clone(), classifier.labels()));
     let options = pipeline::Options { tracker: tracker.as_mut(), detect_every: args.detect_every };
-    let summary = pipeline::run(&source, &mut detector, &mut classifier, options, |a| {
+    let summary = pipeline::run(&source, detector.as_mut(), &mut classifier, options, |a| {
         let hms = a.frame.time.hms();
         let second = a.frame.time.seconds().floor() as i64;
         let due = !is_stream || args.every_frame || last_second != Some(second);

@@ -31,6 +31,8 @@ model itself reports most often in that stretch.";
 pub struct StabilityArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub detector: super::DetectorArgs,
     /// Segments of the clip (CSV: intended_emotion, sequence_first_frame, sequence_last_frame).
     #[arg(long, value_name = "CSV")]
     pub labels: Option<PathBuf>,
@@ -64,14 +66,15 @@ pub fn run(args: &StabilityArgs, mut settings: Settings) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     let env = super::ort_environment(&settings)?;
-    let mut detector = vision::open_detector(env, &settings)?;
+    args.detector.apply(&mut settings);
+    let mut detector = vision::open_face_detector(env, &settings)?;
     let mut classifier = vision::open_classifier(env, &settings)?;
     let labels = classifier.labels().to_vec();
     let mut tracker = Tracker::new(settings.tracking.clone(), &labels);
     let source = spec.spawn()?;
     let mut meter = StabilityMeter::default();
     let options = pipeline::Options { tracker: Some(&mut tracker), detect_every: args.detect_every };
-    let summary = pipeline::run(&source, &mut detector, &mut classifier, options, |a| {
+    let summary = pipeline::run(&source, detector.as_mut(), &mut classifier, options, |a| {
         if let Some(t) = a.tracker {
             meter.observe(a.frame.index, a.frame.time.seconds(), t);
         }

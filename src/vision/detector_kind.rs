@@ -100,6 +100,6 @@ mod tests {
         assert_eq!(DetectorKind::HaarAltTree.hotkey(), Some(4));
         assert_eq!(DetectorKind::Centerface.hotkey(), None);
         assert!("5".parse::<DetectorKind>().is_err());
-        assert!("lbp".parse::<DetectorKind>().unwrap_err().contains("lbp"));
+        assert!("lbp".parse::<DetectorKind>().expect_err("unknown").contains("lbp"));
     }
 }

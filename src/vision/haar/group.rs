@@ -69,6 +69,7 @@ impl Grouper {
         self.label.resize(n, usize::MAX);
         self.sums.clear();
         self.counts.clear();
+        #[allow(clippy::needless_range_loop)] // `i` is both a union-find node and a rect index
         for i in 0..n {
             let root = self.find(i);
             if self.label[root] == usize::MAX {

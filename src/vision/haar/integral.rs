@@ -120,7 +120,7 @@ mod tests {
                             s += p;
                             sq += p * p;
                         }
-                        if (y as i64) < yy as i64 && (x as i64 - xx as i64 + 1).abs() <= yy as i64 - y as i64 - 1 {
+                        if (x as i64 - xx as i64 + 1).abs() < yy as i64 - y as i64 {
                             t += p;
                         }
                     }

@@ -490,4 +490,61 @@ mod tests {
             assert!(e.contains("test.xml") && e.contains(needle), "{needle}: {e}");
         }
     }
+
+    mod mutated {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The elements whose deletion the property test tries.
+        const TAGS: [&str; 8] =
+            ["stageType", "featureType", "width", "internalNodes", "leafValues", "rects", "stages", "features"];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn truncation_never_panics(cut in 0usize..TINY.len()) {
+                let _ = parse(&TINY[..cut]);
+                let _ = parse(&OLD[..cut.min(OLD.len())]);
+            }
+
+            #[test]
+            fn byte_flips_never_panic(flips in proptest::collection::vec((0usize..TINY.len(), any::<u8>()), 1..8)) {
+                for base in [TINY, OLD] {
+                    let mut bytes = base.as_bytes().to_vec();
+                    for (at, b) in &flips {
+                        let at = at % bytes.len();
+                        bytes[at] = *b;
+                    }
+                    if let Ok(c) = std::str::from_utf8(&bytes).map_err(|_| ()).and_then(|t| parse(t).map_err(|_| ())) {
+                        {
+                            // Whatever parses must also be safe to run.
+                            let mut d = crate::vision::haar::HaarDetector::new(
+                                c,
+                                "fuzz",
+                                crate::vision::haar::HaarSettings { min_size: [0, 0], ..Default::default() },
+                            )
+                            .expect("valid settings");
+                            let frame = image::RgbImage::from_fn(16, 12, |x, y| image::Rgb([(x * 16) as u8, (y * 20) as u8, 7]));
+                            let _ = d.detect_rects(&frame);
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn deleted_elements_give_errors_not_panics(tag in 0usize..TAGS.len(), nth in 0usize..3) {
+                let name = TAGS[tag];
+                let open = format!("<{name}>");
+                let close = format!("</{name}>");
+                let found = TINY.match_indices(&open).nth(nth).map(|(i, _)| i);
+                if let Some((start, end)) = found.and_then(|start| TINY[start..].find(&close).map(|end| (start, end))) {
+                    {
+                        let text = format!("{}{}", &TINY[..start], &TINY[start + end + close.len()..]);
+                        prop_assert!(parse(&text).is_err());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -3,11 +3,12 @@
 
 use image::RgbImage;
 
-/// OpenCV's fixed-point gray weights (`cvtColor` `COLOR_BGR2GRAY`), scaled by 2^14.
-const GRAY_R: u32 = 4899;
-const GRAY_G: u32 = 9617;
-const GRAY_B: u32 = 1868;
-const GRAY_SHIFT: u32 = 14;
+/// OpenCV 4's fixed-point gray weights for 8-bit `cvtColor(COLOR_BGR2GRAY)`, scaled by
+/// 2^15 (checked against OpenCV 4.14 on a million random colours).
+const GRAY_R: u32 = 9798;
+const GRAY_G: u32 = 19235;
+const GRAY_B: u32 = 3735;
+const GRAY_SHIFT: u32 = 15;
 /// Bits of the bilinear interpolation coefficients (`INTER_RESIZE_COEF_BITS`).
 const COEF_BITS: u32 = 11;
 const COEF_SCALE: f32 = (1 << COEF_BITS) as f32;
@@ -164,6 +165,18 @@ fn hresize(row: &[u8], xofs: &[usize], alpha: &[[i32; 2]], out: &mut [i32]) {
     }
 }
 
+/// `img` scaled (aspect kept, bilinear) to fit `w` x `h` and padded black at the right
+/// and bottom: the benchmark's fixed-size frames from photos of any size.
+pub fn fit_and_pad(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let scale = (w as f32 / img.width().max(1) as f32).min(h as f32 / img.height().max(1) as f32);
+    let sw = ((img.width() as f32 * scale).round() as u32).clamp(1, w);
+    let sh = ((img.height() as f32 * scale).round() as u32).clamp(1, h);
+    let scaled = image::imageops::resize(img, sw, sh, image::imageops::FilterType::Triangle);
+    let mut out = RgbImage::new(w, h);
+    image::imageops::replace(&mut out, &scaled, 0, 0);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,7 +197,7 @@ mod tests {
         let img = RgbImage::from_raw(3, 1, vec![255, 0, 0, 0, 255, 0, 0, 0, 255]).expect("3 px");
         let mut g = Gray::default();
         gray_from_rgb(&img, &mut g);
-        // 255*4899/16384 = 76.2, 255*9617/16384 = 149.7, 255*1868/16384 = 29.07
+        // 255*9798/32768 = 76.2, 255*19235/32768 = 149.7, 255*3735/32768 = 29.07
         assert_eq!(g.pixels, vec![76, 150, 29]);
     }
 
