@@ -7,8 +7,8 @@ use thiserror::Error;
 
 use crate::tracking::TrackingSettings;
 use crate::vision::haar::HaarSettings;
-use crate::vision::{DetectorKind, DetectorSettings};
 use crate::vision::onnx::ThreadSettings;
+use crate::vision::{DetectorKind, DetectorSettings};
 
 /// Default face-detector manifest, relative to the project root.
 pub const DEFAULT_DETECTOR_MANIFEST: &str = "models/centerface.toml";

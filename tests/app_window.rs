@@ -210,3 +210,18 @@ fn three_pane_layout_shows_raw_processed_and_strip() {
     }
     assert!(yellow > 500, "an emoji in the strip ({yellow} emoji-coloured samples)");
 }
+
+#[test]
+fn without_a_camera_the_window_opens_and_says_what_to_do() {
+    let (shot, report) = run_app("no-camera", &["--camera", "57", "--exit-after-frames", "10"]);
+    let problem = report["problem"].as_str().expect("a message is shown");
+    assert!(problem.contains("camera 57") && problem.contains("--video"), "{problem}");
+    // The message box in the middle of the window: light text on egui's dark frame.
+    let (cx, cy) = (shot.width() / 2, shot.height() / 2);
+    let bright = (cx - 200..cx + 200)
+        .step_by(2)
+        .flat_map(|x| (cy - 60..cy + 60).step_by(2).map(move |y| (x, y)))
+        .filter(|(x, y)| shot.get_pixel(*x, *y).0.iter().all(|c| *c > 100))
+        .count();
+    assert!(bright > 20, "text is drawn in the middle ({bright} bright samples)");
+}

@@ -50,7 +50,7 @@ impl CaptureOptions {
     }
 }
 
-/// Frames rendered since the first video frame arrived.
+/// Frames rendered since the first video frame (or the no-picture message) arrived.
 #[derive(Resource, Debug, Default)]
 pub struct FrameCount {
     pub with_video: u32,
@@ -59,7 +59,9 @@ pub struct FrameCount {
 }
 
 fn count_frames(status: Res<SourceStatus>, mut count: ResMut<FrameCount>) {
-    if status.frames_seen > 0 {
+    // Frames with video, or with the "no picture" message (so a kiosk check without a
+    // camera still gets its screenshot).
+    if status.frames_seen > 0 || status.problem.is_some() {
         count.started.get_or_insert_with(Instant::now);
         count.with_video += 1;
     }
@@ -114,6 +116,8 @@ struct ShotReport {
     help_panel: Option<[f32; 4]>,
     /// The detector the worker runs (as it last reported).
     detector: String,
+    /// The message shown instead of a picture, if any.
+    problem: Option<String>,
 }
 
 fn window_rect(r: Rect, half: Vec2) -> [f32; 4] {
@@ -165,6 +169,7 @@ fn take_screenshot(
             .collect(),
         help_panel: rects.help.map(|r| [r.min.x, r.min.y, r.max.x, r.max.y]),
         detector: status.detector.clone(),
+        problem: status.problem.clone(),
     };
     let json = path.with_extension("json");
     match serde_json::to_string_pretty(&report) {

@@ -208,6 +208,7 @@ fn place_emoji(
     mut faces: Query<(Entity, &FaceTrack, &FaceEmotion, &mut Transform), Without<StripItem>>,
     mut items: Query<(&StripItem, &mut Transform, &mut Visibility, &Children), Without<FaceTrack>>,
     mut texts: Query<&mut Text2d>,
+    mut order: Local<Vec<(u64, Entity)>>,
 ) {
     for (_, track, emotion, mut tf) in &mut faces {
         let b = track.bbox_in_frame;
@@ -223,7 +224,8 @@ fn place_emoji(
         tf.scale = Vec3::new(side * pop, side * pop, 1.0);
     }
     let strip = panes.strip.filter(|_| view.layout == LayoutMode::ThreePane);
-    let mut order: Vec<(u64, Entity)> = faces.iter().map(|(e, t, ..)| (t.id, e)).collect();
+    order.clear();
+    order.extend(faces.iter().map(|(e, t, ..)| (t.id, e)));
     order.sort_unstable();
     for (item, mut tf, mut vis, children) in &mut items {
         let Some(rect) = strip else {

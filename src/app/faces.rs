@@ -54,12 +54,12 @@ fn track_faces(
     mut faces: Query<(Entity, &mut FaceTrack, &mut FaceEmotion)>,
     time: Res<Time>,
 ) {
-    let labels: Vec<String> = status.map(|s| s.labels.clone()).unwrap_or_default();
+    let labels: &[String] = status.as_deref().map_or(&[], |s| &s.labels);
     let mut tracker = match tracker {
         Some(t) if t.0.settings == settings.0.tracking && t.0.num_classes() == labels.len() => t,
         _ => {
             // First frame, or the window settings changed: start a fresh tracker.
-            commands.insert_resource(FaceTracker(Tracker::new(settings.0.tracking.clone(), &labels)));
+            commands.insert_resource(FaceTracker(Tracker::new(settings.0.tracking.clone(), labels)));
             for (e, ..) in &faces {
                 commands.entity(e).despawn();
             }

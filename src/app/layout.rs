@@ -120,11 +120,18 @@ fn compute_panes(
     }
 }
 
-fn place_videos(
-    panes: Res<PaneRects>,
-    mut processed: Query<(&mut Sprite, &mut Transform), (With<ProcessedVideo>, Without<RawVideo>)>,
-    mut raw: Query<(&mut Sprite, &mut Transform, &mut Visibility), (With<RawVideo>, Without<ProcessedVideo>)>,
-) {
+/// The processed-video sprite; `Without<RawVideo>` keeps the two queries disjoint.
+type ProcessedVideoQuery<'w, 's> =
+    Query<'w, 's, (&'static mut Sprite, &'static mut Transform), (With<ProcessedVideo>, Without<RawVideo>)>;
+/// The raw-video sprite, hidden in the mirror layout.
+type RawVideoQuery<'w, 's> = Query<
+    'w,
+    's,
+    (&'static mut Sprite, &'static mut Transform, &'static mut Visibility),
+    (With<RawVideo>, Without<ProcessedVideo>),
+>;
+
+fn place_videos(panes: Res<PaneRects>, mut processed: ProcessedVideoQuery, mut raw: RawVideoQuery) {
     for (mut sprite, mut tf) in &mut processed {
         sprite.custom_size = Some(panes.processed_video.size());
         tf.translation = panes.processed_video.center().extend(0.0);

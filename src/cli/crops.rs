@@ -9,8 +9,8 @@ use image::GrayImage;
 
 use emoji_mirror::config::Settings;
 use emoji_mirror::source::SourceEvent;
-use emoji_mirror::vision::crop::{FaceCropper, largest};
 use emoji_mirror::vision;
+use emoji_mirror::vision::crop::{FaceCropper, largest};
 
 use super::SourceArgs;
 
