@@ -54,23 +54,40 @@ fn bench(c: &mut Criterion) {
     let mut det = vision::open_detector(env, &settings).expect("detector");
     det.detect(&frame, &mut faces).expect("detect");
     assert!(faces.len() >= 4, "the sample frame has at least 4 faces, found {}", faces.len());
-    let mut clf = vision::open_classifier(env, &settings).expect("classifier");
+    // Every classifier shipped in models/ (emotion-*.toml), per face at batch 1 and 4.
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut manifests: Vec<PathBuf> = std::fs::read_dir(&models)
+        .expect("models/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.starts_with("emotion-") && name.ends_with(".toml")
+        })
+        .collect();
+    manifests.sort();
     let mut probs = Vec::new();
-    let mut group = c.benchmark_group("classifier");
-    for batch in [1usize, 4] {
-        group.throughput(Throughput::Elements(batch as u64));
-        let some = &faces[..batch];
-        group.bench_function(format!("batch{batch}"), |b| {
-            b.iter(|| clf.classify_faces(black_box(&frame), some, &mut probs).expect("classify"))
-        });
+    for manifest in manifests {
+        let mut s = settings.clone();
+        s.classifier_manifest = manifest.clone();
+        let mut clf = vision::open_classifier(env, &s).expect("classifier");
+        let stem = manifest.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut group = c.benchmark_group(format!("classifier/{stem}"));
+        for batch in [1usize, 4] {
+            group.throughput(Throughput::Elements(batch as u64));
+            let some = &faces[..batch];
+            group.bench_function(format!("batch{batch}"), |b| {
+                b.iter(|| clf.classify_faces(black_box(&frame), some, &mut probs).expect("classify"))
+            });
+        }
+        group.finish();
     }
-    group.finish();
 
     let mut group = c.benchmark_group("predict");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     let mut settings = Settings::default();
     settings.detector.input_max_side = settings.video_detector_side;
     let mut det = vision::open_detector(env, &settings).expect("detector");
+    let mut clf = vision::open_classifier(env, &settings).expect("classifier");
     let frames = 90;
     group.throughput(Throughput::Elements(frames));
     group.bench_function("video_01_640x480_frames", |b| {

@@ -5,6 +5,7 @@ mod app;
 mod crops;
 mod eval;
 mod predict;
+mod screen;
 mod stability;
 
 use std::path::PathBuf;
@@ -76,6 +77,10 @@ pub enum Command {
     /// Write one grayscale face crop per second (image0.png, image1.png, ...) for a dataset or a class.
     #[command(after_help = crops::EXAMPLES)]
     Crops(crops::CropsArgs),
+    /// List the rows of a FER2013-layout CSV in which the face detector finds a face (a
+    /// keep-list for training on detectable faces only).
+    #[command(after_help = screen::EXAMPLES)]
+    Screen(screen::ScreenArgs),
     /// List the cameras and the modes they offer.
     Cameras,
 }
@@ -175,6 +180,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&args, settings),
         Command::Stability(args) => stability::run(&args, settings),
         Command::Crops(args) => crops::run(&args, settings),
+        Command::Screen(args) => screen::run(&args, settings),
         Command::Cameras => list_cameras(),
     }
 }

@@ -1,0 +1,172 @@
+//! `screen`: which faces of a FER2013-layout CSV our face detector finds (a keep-list for training).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use image::{GrayImage, Rgb, RgbImage};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use emoji_mirror::config::Settings;
+use emoji_mirror::report::eval::FerCsv;
+use emoji_mirror::vision::{self, Face};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  emoji-mirror screen --csv fer2013_train.csv.gz --out keep.txt
+  emoji-mirror screen --csv fer2013.csv --usage Training --out keep.txt --detector haar-default
+  python3 training/train.py --keep-list keep.txt
+
+Each 48x48 face is placed in the middle of a larger canvas filled with its mean grey
+(--pad pixels on every side, so a face that fills the picture is not cut at the
+border) and given to the face detector. A row is kept when a face is found whose
+centre lies on the original picture. The keep-list holds row numbers only (0-based,
+counting the rows that match --usage), one per line; no pixels are written.";
+
+#[derive(Debug, Args)]
+pub struct ScreenArgs {
+    /// FER2013-layout CSV or CSV.gz with columns emotion,pixels,Usage.
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+    /// Only rows whose Usage column equals this (empty string: all rows).
+    #[arg(long, value_name = "USAGE", default_value = "Training")]
+    pub usage: String,
+    /// Where to write the keep-list.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub detector: super::DetectorArgs,
+    /// Canvas border around each face, pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub pad: u32,
+    /// Screen only the first N matching rows.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// Puts `face` in the middle of `canvas` (resized to the face plus `pad` on every side),
+/// the border filled with the face's mean grey. Reuses `canvas`'s buffer.
+pub fn place_on_canvas(face: &GrayImage, pad: u32, canvas: &mut RgbImage) {
+    let (w, h) = face.dimensions();
+    let (cw, ch) = (w + 2 * pad, h + 2 * pad);
+    if canvas.dimensions() != (cw, ch) {
+        *canvas = RgbImage::new(cw, ch);
+    }
+    let n = u64::from(w) * u64::from(h);
+    let mean = face.pixels().map(|p| u64::from(p.0[0])).sum::<u64>().checked_div(n).map_or(128, |m| m as u8);
+    for p in canvas.pixels_mut() {
+        *p = Rgb([mean; 3]);
+    }
+    for (x, y, p) in face.enumerate_pixels() {
+        canvas.put_pixel(x + pad, y + pad, Rgb([p.0[0]; 3]));
+    }
+}
+
+/// Is one of `faces` centred on the picture that sits at `pad`..`pad + side` of the canvas?
+pub fn face_on_picture(faces: &[Face], pad: u32, side: (u32, u32)) -> bool {
+    let (x0, y0) = (pad as f32, pad as f32);
+    let (x1, y1) = (x0 + side.0 as f32, y0 + side.1 as f32);
+    faces.iter().any(|f| {
+        let b = f.bbox_in_frame;
+        let (cx, cy) = (b.x + b.w / 2.0, b.y + b.h / 2.0);
+        (x0..x1).contains(&cx) && (y0..y1).contains(&cy)
+    })
+}
+
+pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
+    args.detector.apply(&mut settings);
+    let env = super::ort_environment(&settings)?;
+    let mut csv = FerCsv::open(&args.csv)?;
+    let mut samples = Vec::new();
+    let reading = ProgressBar::new_spinner().with_message(format!("reading {}", args.csv.display()));
+    while let Some(s) = csv.next_sample()? {
+        if args.usage.is_empty() || s.usage.eq_ignore_ascii_case(&args.usage) {
+            samples.push(s.face);
+            if samples.len() % 1000 == 0 {
+                reading.set_message(format!("reading {}: {} faces", args.csv.display(), samples.len()));
+                reading.tick();
+            }
+            if args.limit.is_some_and(|n| samples.len() >= n) {
+                break;
+            }
+        }
+    }
+    reading.finish_and_clear();
+    anyhow::ensure!(!samples.is_empty(), "{}: no rows with Usage = {}", args.csv.display(), args.usage);
+    // The canvas is small: run the detector at its size instead of scaling it up.
+    let side = samples[0].width().max(samples[0].height()) + 2 * args.pad;
+    settings.detector.input_max_side = side as usize;
+    let mut detector = vision::open_face_detector(env, &settings)?;
+
+    let bar = ProgressBar::new(samples.len() as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} faces ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("screening with {}", detector.name()));
+    let mut keep = Vec::with_capacity(samples.len());
+    let mut canvas = RgbImage::new(1, 1);
+    let mut faces = Vec::new();
+    for (row, face) in samples.iter().enumerate() {
+        place_on_canvas(face, args.pad, &mut canvas);
+        detector.detect(&canvas, &mut faces)?;
+        if face_on_picture(&faces, args.pad, face.dimensions()) {
+            keep.push(row);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&args.out)?);
+        writeln!(out, "# emoji-mirror screen: rows of {} (Usage = {})", args.csv.display(), args.usage)?;
+        writeln!(out, "# where {} finds a face: {} of {}", detector.name(), keep.len(), samples.len())?;
+        for row in &keep {
+            writeln!(out, "{row}")?;
+        }
+        out.flush()
+    };
+    write().with_context(|| format!("{}: cannot write", args.out.display()))?;
+    println!(
+        "{} finds a face in {} of {} rows ({:.1}%); {} dropped. Wrote {}",
+        detector.name(),
+        keep.len(),
+        samples.len(),
+        100.0 * keep.len() as f64 / samples.len() as f64,
+        samples.len() - keep.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use emoji_mirror::vision::geometry::BBox;
+
+    fn face_at(x: f32, y: f32, w: f32, h: f32) -> Face {
+        Face { bbox_in_frame: BBox { x, y, w, h }, landmarks_in_frame: [[0.0; 2]; 5], score: 0.9 }
+    }
+
+    #[test]
+    fn canvas_centres_the_face_on_its_mean_grey() {
+        let face = GrayImage::from_fn(4, 2, |x, _| image::Luma([if x < 2 { 0 } else { 200 }]));
+        let mut canvas = RgbImage::new(1, 1);
+        place_on_canvas(&face, 3, &mut canvas);
+        assert_eq!(canvas.dimensions(), (10, 8));
+        assert_eq!(canvas.get_pixel(0, 0).0, [100; 3]);
+        assert_eq!(canvas.get_pixel(3, 3).0, [0; 3]);
+        assert_eq!(canvas.get_pixel(6, 4).0, [200; 3]);
+        assert_eq!(canvas.get_pixel(7, 4).0, [100; 3]);
+    }
+
+    #[test]
+    fn only_faces_centred_on_the_picture_count() {
+        let on = face_at(20.0, 20.0, 40.0, 40.0);
+        let off = face_at(0.0, 0.0, 20.0, 20.0);
+        assert!(face_on_picture(&[off, on], 24, (48, 48)));
+        assert!(!face_on_picture(&[off], 24, (48, 48)));
+        assert!(!face_on_picture(&[], 24, (48, 48)));
+    }
+}
