@@ -53,19 +53,40 @@ fn one_epoch_on_a_subset_exports_a_model_that_rust_eval_scores_like_pytorch() {
     for stage in ["[1/4] data: 1024 training faces", "[2/4] model:", "[3/4] exported", "[4/4] wrote"] {
         assert!(log.contains(stage), "'{stage}' missing in:\n{log}");
     }
-    for f in
-        ["smoke.onnx", "smoke.toml", "history.json", "learning_curves.png", "architecture.txt", "training_report.md"]
-    {
+    for f in [
+        "smoke.onnx",
+        "smoke.toml",
+        "smoke-fast.onnx",
+        "smoke-fast.toml",
+        "smoke.pt",
+        "history.json",
+        "learning_curves.png",
+        "architecture.txt",
+        "training_report.md",
+    ] {
         assert!(out.path().join(f).is_file(), "{f} not written");
     }
     let curves = image::open(out.path().join("learning_curves.png")).expect("learning curves are a PNG");
     assert!(curves.width() > 400 && curves.height() > 200);
     let history = json(&out.path().join("history.json"));
-    let torch_acc = history["summary"]["acc_exported"].as_f64().expect("summary.acc_exported");
+    // Same faces, same normalisation, same graph: at most a couple of near-ties may flip.
+    for (stem, key) in [("smoke", "acc_exported"), ("smoke-fast", "acc_plain")] {
+        let torch_acc = history["summary"][key].as_f64().expect("summary accuracy");
+        let rust_acc = rust_eval(out.path(), stem, &val_csv);
+        assert!(
+            (rust_acc - torch_acc).abs() <= 2.0 / 400.0 + 1e-9,
+            "{stem}: Rust eval {rust_acc} vs PyTorch {torch_acc}"
+        );
+        // One epoch on 1024 faces already does better than guessing.
+        assert!(rust_acc > 1.0 / 7.0, "{stem}: accuracy {rust_acc} is at chance");
+    }
+}
 
-    let manifest = out.path().join("smoke.toml");
-    let eval_json = out.path().join("eval.json");
-    let png = out.path().join("confusion.png");
+/// Runs `emoji-mirror eval` on the first 400 faces of `csv` with `<dir>/<stem>.toml`; its accuracy.
+fn rust_eval(dir: &std::path::Path, stem: &str, val_csv: &std::path::Path) -> f64 {
+    let manifest = dir.join(format!("{stem}.toml"));
+    let eval_json = dir.join(format!("{stem}-eval.json"));
+    let png = dir.join(format!("{stem}-confusion.png"));
     let o = run(&[
         "eval",
         "--csv",
@@ -83,11 +104,7 @@ fn one_epoch_on_a_subset_exports_a_model_that_rust_eval_scores_like_pytorch() {
     assert!(stdout(&o).contains("Accuracy on test set:"), "{}", stdout(&o));
     let eval = json(&eval_json);
     assert_eq!(eval["count"].as_u64(), Some(400));
-    let rust_acc = eval["accuracy"].as_f64().expect("accuracy");
-    // Same faces, same normalisation, same graph: at most a couple of near-ties may flip.
-    assert!((rust_acc - torch_acc).abs() <= 2.0 / 400.0 + 1e-9, "Rust eval {rust_acc} vs PyTorch {torch_acc}");
-    // One epoch on 1024 faces already does better than guessing.
-    assert!(rust_acc > 1.0 / 7.0, "accuracy {rust_acc} is at chance");
+    eval["accuracy"].as_f64().expect("accuracy")
 }
 
 #[test]

@@ -7,6 +7,9 @@ train.py calls this at its end. Run it again by hand to fold in later results:
       --rust-eval training/report/rust_eval.json --search training/report/search.json
 
   --rust-eval  the JSON written by `emoji-mirror eval --json` on the exported model
+  --rust-eval-fast  the same for the model without mirror averaging (<name>-fast)
+  --speed      JSON {"<manifest stem>": milliseconds per face at batch 1, ...} from
+               `cargo bench --bench pipeline -- classifier`
   --search     the JSON written by training/search.py (hyper-parameter search and the
                detector-filter comparison)
 """
@@ -95,13 +98,17 @@ def search_section(search):
     return "\n".join(lines) + "\n"
 
 
+def load_json(path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def write_all(out, model, summary, history, args, search=None, rust_eval=None):
     out = Path(out)
     curves(out, history, summary["best_epoch"])
-    if search is None and (out / "search.json").is_file():
-        search = json.loads((out / "search.json").read_text())
-    if rust_eval is None and (out / "rust_eval.json").is_file():
-        rust_eval = json.loads((out / "rust_eval.json").read_text())
+    search = search or load_json(out / "search.json")
+    rust_eval = rust_eval or load_json(out / "rust_eval.json")
+    rust_fast = load_json(out / "rust_eval_fast.json")
+    speed = load_json(out / "speed.json") or {}
 
     rows = layer_table(model)
     arch = [
@@ -141,9 +148,15 @@ def write_all(out, model, summary, history, args, search=None, rust_eval=None):
         f"- PublicTest accuracy in PyTorch: **{summary['acc_exported']:.2%}**"
         + (f" (with mirror averaging; {summary['acc_plain']:.2%} without)" if summary["flip_tta"] else ""),
     ]
+    name = Path(summary.get("onnx", "emotion-cnn.onnx")).stem
     if rust_eval:
-        md.append(f"- PublicTest accuracy by `emoji-mirror eval` on the exported ONNX: **{rust_eval['accuracy']:.2%}**"
-                  f" ({rust_eval.get('correct', '?')}/{rust_eval.get('count', '?')})")
+        md.append(f"- PublicTest accuracy by `emoji-mirror eval` on the exported ONNX (`{name}`): "
+                  f"**{rust_eval['accuracy']:.2%}** ({rust_eval.get('correct', '?')}/{rust_eval.get('count', '?')})")
+    if summary.get("onnx_fast"):
+        md.append(f"- The same weights without mirror averaging (`{name}-fast`): {summary['acc_plain']:.2%} in PyTorch"
+                  + (f", **{rust_fast['accuracy']:.2%}** by `emoji-mirror eval`" if rust_fast else ""))
+    for stem, ms in speed.items():
+        md.append(f"- `{stem}`: {ms:.2f} ms per face at batch 1 on 2 cores (`cargo bench --bench pipeline -- classifier`)")
     md += [
         f"- mini-Xception (fer) on the same set with the same command: {MINI_XCEPTION_PUBLICTEST:.1%}",
         f"- Kept epoch {summary['best_epoch']} of {len(history)} ({summary['stopped']}).",
@@ -204,6 +217,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "report")
     p.add_argument("--rust-eval", type=Path, help="JSON from `emoji-mirror eval --json`")
+    p.add_argument("--rust-eval-fast", type=Path, help="JSON from `emoji-mirror eval --json` on <name>-fast")
+    p.add_argument("--speed", type=Path, help='JSON {"<manifest stem>": ms per face at batch 1}')
     p.add_argument("--search", type=Path, help="JSON from training/search.py")
     a = p.parse_args()
     hist_path = a.out_dir / "history.json"
@@ -217,8 +232,10 @@ def main():
     model = EmotionCnn(tuple(args["widths"]), args["convs_per_stage"], args["dropout"])
     search = json.loads(a.search.read_text()) if a.search else None
     rust = json.loads(a.rust_eval.read_text()) if a.rust_eval else None
-    if rust is not None:
-        (a.out_dir / "rust_eval.json").write_text(json.dumps(rust, indent=1))
+    for src, dst in [(a.rust_eval, "rust_eval.json"), (a.rust_eval_fast, "rust_eval_fast.json"), (a.speed, "speed.json")]:
+        if src is not None and src.resolve() != (a.out_dir / dst).resolve():
+            keep = {k: v for k, v in json.loads(src.read_text()).items() if k != "predicted_labels"}
+            (a.out_dir / dst).write_text(json.dumps(keep, indent=1))
     write_all(a.out_dir, model, h["summary"], h["history"], args, search, rust)
     print(f"wrote {a.out_dir}/learning_curves.png, architecture.txt, training_report.md")
 

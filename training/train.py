@@ -22,8 +22,12 @@ What it does, one stage at a time (every stage prints what it did):
      for --patience epochs, or when the time budget is spent;
   3. exports the best weights to ONNX (probabilities averaged over the face and its
      mirror image inside the graph) with a manifest in the format of the other models;
+     and the same weights without the mirror averaging as <name>-fast (half the
+     work per face); the best weights are also kept as <out-dir>/<name>.pt;
   4. writes history.json, learning_curves.png, architecture.txt and
      training_report.md into the output folder.
+
+Re-export from the kept weights: python3 training/export.py --help
 
 The FER2013 faces are only held in memory; nothing derived from them pixel for
 pixel is written.
@@ -227,11 +231,18 @@ def train(args):
     print(f"      {stopped}; best epoch {best['epoch']} ({best['acc']:.1%}), {train_min:.1f} min", flush=True)
 
     model.load_state_dict(best["state"])
-    _, acc_plain, _ = evaluate(model, xva, yva)
-    _, acc_tta, preds = evaluate(model, xva, yva, flip_tta=not args.no_flip_tta)
+    torch.save({"state_dict": best["state"], "args": vars_for_json(args)}, out / f"{args.name}.pt")
+    _, acc_plain, preds_plain = evaluate(model, xva, yva)
     flip = not args.no_flip_tta
+    _, acc_tta, preds = evaluate(model, xva, yva, flip_tta=flip)
     onnx_path = export(model, model_dir, args.name, flip, args)
-    print(f"[3/4] exported {onnx_path} (PublicTest in PyTorch: {acc_plain:.2%}, with mirror averaging {acc_tta:.2%})")
+    print(f"[3/4] exported {onnx_path} (PublicTest in PyTorch: {acc_tta:.2%}"
+          + (f" with mirror averaging, {acc_plain:.2%} without)" if flip else ")"), flush=True)
+    fast_path = None
+    if flip:
+        # The same weights without mirror averaging: half the work per face.
+        fast_path = export(model, model_dir, f"{args.name}-fast", False, args)
+        print(f"      exported {fast_path} (no mirror averaging: {acc_plain:.2%})", flush=True)
 
     summary = {
         "params": params,
@@ -240,15 +251,17 @@ def train(args):
         "stopped": stopped,
         "train_minutes": train_min,
         "acc_plain": acc_plain,
-        "acc_exported": acc_tta if flip else acc_plain,
+        "acc_exported": acc_tta,
         "flip_tta": flip,
         "confusion": confusion(yva, preds).tolist(),
+        "confusion_fast": confusion(yva, preds_plain).tolist(),
         "train_faces": len(xtr),
         "val_faces": len(xva),
         "class_counts": counts.tolist(),
         "hardware": hardware(args.threads),
         "torch": torch.__version__,
         "onnx": str(onnx_path),
+        "onnx_fast": str(fast_path) if fast_path else None,
     }
     with open(out / "history.json", "w") as fh:
         json.dump({"args": vars_for_json(args), "history": history, "best_epoch": best["epoch"], "summary": summary},
@@ -294,7 +307,7 @@ def export(model, model_dir, name, flip, args):
     widths = ",".join(map(str, args.widths))
     manifest = f"""# Manifest of emoji-mirror's own emotion CNN, trained from scratch on FER2013 Training
 # by training/train.py (widths {widths}, {args.convs_per_stage} convs per stage); see training/report/.
-name = "emoji-mirror emotion CNN ({name})"
+name = "emoji-mirror emotion CNN ({name}{"" if flip else ", no mirror averaging"})"
 task = "classify"
 file = "{onnx_path.name}"
 sha256 = "{digest}"
