@@ -189,10 +189,14 @@ fn eval_reproduces_the_independent_reference_accuracy() {
     let png = dir.path().join("confusion.png");
     let json = dir.path().join("result.json");
     let csv = data("fer2013/fer2013_publictest.csv.gz");
+    // The reference was computed for the mini-Xception, whichever classifier is the default.
+    let manifest = project("models/emotion-mini-xception.toml");
     let o = run(&[
         "eval",
         "--csv",
         csv.to_str().expect("utf8"),
+        "--classifier",
+        manifest.to_str().expect("utf8"),
         "--usage",
         "PublicTest",
         "--png",

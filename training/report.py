@@ -86,6 +86,7 @@ def search_section(search):
     lines = [
         f"Each trial: {search['epochs']} epochs on {search['train_faces']} training faces, PublicTest accuracy",
         "at its best epoch (no mirror averaging). Short runs rank settings; they do not reach final accuracy.",
+        search.get("note", ""),
         "",
         "| trial | widths | convs/stage | lr | dropout | keep-list | faces | PublicTest | min |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -100,6 +101,42 @@ def search_section(search):
 
 def load_json(path):
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+TARGET_ACCURACY = 0.73
+TARGET_MS = 2.0
+
+
+def targets_section(name, rust_eval, rust_fast, speed):
+    """The issue's targets (accuracy by the Rust eval, ms per face at batch 1) against the results."""
+    if not rust_eval:
+        return []
+    fast = f"{name}-fast"
+    accs = {name: rust_eval["accuracy"], **({fast: rust_fast["accuracy"]} if rust_fast else {})}
+    best = max(accs, key=accs.get)
+    md = ["## Targets and the app's default", ""]
+    met = accs[best] >= TARGET_ACCURACY
+    md.append(f"- >= {TARGET_ACCURACY:.0%} on PublicTest by `emoji-mirror eval`: "
+              + ("met" if met else "**not met**") + f", best {accs[best]:.2%} (`{best}`).")
+    if not met:
+        md.append("  This model was trained on 2 CPU cores in about an hour (42 epochs of a 0.66 M-parameter")
+        md.append("  network); no GPU was available. The published 73% models train a VGG-sized network")
+        md.append("  (~5-10 M parameters) for ~300 epochs: with this script on one GPU, e.g.")
+        md.append("  `--widths 64,128,256,512 --epochs 300 --patience 40`, under an hour. That network is ~20x")
+        md.append("  slower per face, so it would be the accurate model, and a small one distilled from it")
+        md.append("  (not implemented yet) the fast default.")
+    quick = [m for m in accs if m in speed and speed[m] <= TARGET_MS]
+    for m in accs:
+        if m in speed:
+            md.append(f"- <= {TARGET_MS:g} ms per face at batch 1: `{m}` {speed[m]:.2f} ms, "
+                      + ("met" if speed[m] <= TARGET_MS else "not met") + ".")
+    if quick:
+        default = max(quick, key=accs.get)
+        md.append(f"- Default classifier of the app and commands: `{default}` ({accs[default]:.2%}): it beats the")
+        md.append(f"  mini-Xception ({MINI_XCEPTION_PUBLICTEST:.1%}) and meets the speed target. The more accurate")
+        md.append(f"  `{best}` is one setting away (`--classifier models/{best}.toml`, or")
+        md.append("  `classifier_manifest` under `[pipeline]` in the app's settings file).")
+    return md + [""]
 
 
 def write_all(out, model, summary, history, args, search=None, rust_eval=None):
@@ -152,15 +189,18 @@ def write_all(out, model, summary, history, args, search=None, rust_eval=None):
     if rust_eval:
         md.append(f"- PublicTest accuracy by `emoji-mirror eval` on the exported ONNX (`{name}`): "
                   f"**{rust_eval['accuracy']:.2%}** ({rust_eval.get('correct', '?')}/{rust_eval.get('count', '?')})")
-    if summary.get("onnx_fast"):
+    if summary.get("onnx_fast") or rust_fast:
         md.append(f"- The same weights without mirror averaging (`{name}-fast`): {summary['acc_plain']:.2%} in PyTorch"
                   + (f", **{rust_fast['accuracy']:.2%}** by `emoji-mirror eval`" if rust_fast else ""))
     for stem, ms in speed.items():
-        md.append(f"- `{stem}`: {ms:.2f} ms per face at batch 1 on 2 cores (`cargo bench --bench pipeline -- classifier`)")
+        md.append(f"- `{stem}`: {ms:.2f} ms per face at batch 1 on one thread (`cargo bench --bench pipeline -- classifier`)")
     md += [
         f"- mini-Xception (fer) on the same set with the same command: {MINI_XCEPTION_PUBLICTEST:.1%}",
         f"- Kept epoch {summary['best_epoch']} of {len(history)} ({summary['stopped']}).",
         "",
+    ]
+    md += targets_section(name, rust_eval, rust_fast, speed)
+    md += [
         "## Data",
         "",
         f"- Training: {summary['train_faces']} faces (FER2013 `Training`"

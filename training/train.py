@@ -4,7 +4,7 @@
 Examples (from the repository root):
 
   # the committed model: train on Training, stop early on PublicTest, export to models/
-  python3 training/train.py --epochs 60 --time-budget-min 70
+  python3 training/train.py --epochs 60 --time-budget-min 70 --model-dir models
 
   # a smoke test: 512 faces, one epoch, exported beside the other smoke outputs
   python3 training/train.py --limit 512 --val-limit 256 --epochs 1 --out-dir /tmp/smoke --name smoke
