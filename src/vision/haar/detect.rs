@@ -50,10 +50,31 @@ struct CNode {
     right: i32,
 }
 
+/// A tree of at most two nodes (OpenCV's alt2), flattened: the root, and the child that
+/// one side of the root leads to, with the three leaves inline.
+#[derive(Debug, Clone, Copy)]
+struct Tree2 {
+    root: CFeature,
+    root_threshold: f32,
+    child: CFeature,
+    child_threshold: f32,
+    /// The root's side (0 left, 1 right) that leads to the child; 2 when it has none.
+    child_side: usize,
+    /// The leaf each side of the root leads to (the child's side is unused).
+    root_leaves: [f32; 2],
+    /// The child's left and right leaves.
+    child_leaves: [f32; 2],
+}
+
+/// How the trees of a cascade are stored and evaluated.
+const STUMPS: u8 = 0;
+const TWO_NODES: u8 = 1;
+const GENERAL: u8 = 2;
+
 #[derive(Debug, Clone, Copy)]
 struct CStage {
     threshold: f32,
-    /// Range in `stumps` (stump cascades) or in `trees` (others).
+    /// Range in `stumps` (stump cascades), `trees2` (two-node trees) or `trees` (others).
     first: usize,
     count: usize,
 }
@@ -72,7 +93,9 @@ pub struct Compiled {
     pub window_h: usize,
     tilted: bool,
     stages: Vec<CStage>,
+    kind: u8,
     stumps: Vec<Stump>,
+    trees2: Vec<Tree2>,
     trees: Vec<CTree>,
     nodes: Vec<CNode>,
     leaves: Vec<f32>,
@@ -108,14 +131,28 @@ impl Compiled {
     /// Compiles `cascade` (already checked by the parser) for integral images of `stride`.
     pub fn new(cascade: &Cascade, stride: usize) -> Self {
         let (ww, wh) = (cascade.window_w, cascade.window_h);
-        let stumps_only = cascade.max_nodes_per_tree() == 1;
+        let kind = match cascade.max_nodes_per_tree() {
+            0 | 1 => STUMPS,
+            // A root whose both sides lead to the child is legal but not worth a special case.
+            2 if cascade
+                .stages
+                .iter()
+                .flat_map(|s| &s.trees)
+                .all(|t| t.nodes[0].left <= 0 || t.nodes[0].right <= 0) =>
+            {
+                TWO_NODES
+            }
+            _ => GENERAL,
+        };
         let mut c = Compiled {
             stride,
             window_w: ww as usize,
             window_h: wh as usize,
             tilted: cascade.has_tilted(),
             stages: Vec::new(),
+            kind,
             stumps: Vec::new(),
+            trees2: Vec::new(),
             trees: Vec::new(),
             nodes: Vec::new(),
             leaves: Vec::new(),
@@ -124,9 +161,15 @@ impl Compiled {
             reach: wh as usize * stride + ww as usize + 1,
         };
         for s in &cascade.stages {
-            let first = if stumps_only { c.stumps.len() } else { c.trees.len() };
+            let first = match kind {
+                STUMPS => c.stumps.len(),
+                TWO_NODES => c.trees2.len(),
+                _ => c.trees.len(),
+            };
             for t in &s.trees {
-                if stumps_only {
+                if kind == TWO_NODES {
+                    c.trees2.push(compile_tree2(cascade, t, stride));
+                } else if kind == STUMPS {
                     let n = t.nodes[0];
                     c.stumps.push(Stump {
                         feature: compile_feature(&cascade.features[n.feature], stride),
@@ -154,6 +197,28 @@ impl Compiled {
     }
 }
 
+/// Flattens a tree of one or two nodes (checked by the parser: children and leaves in range).
+fn compile_tree2(cascade: &Cascade, t: &super::parse::Tree, stride: usize) -> Tree2 {
+    let leaf = |child: i32| t.leaves.get(child.unsigned_abs() as usize).copied().unwrap_or(0.0);
+    let root = t.nodes[0];
+    let mut tree = Tree2 {
+        root: compile_feature(&cascade.features[root.feature], stride),
+        root_threshold: root.threshold,
+        child: CFeature::default(),
+        child_threshold: 0.0,
+        child_side: 2,
+        root_leaves: [leaf(root.left), leaf(root.right)],
+        child_leaves: [0.0; 2],
+    };
+    if let Some(child) = t.nodes.get(1) {
+        tree.child = compile_feature(&cascade.features[child.feature], stride);
+        tree.child_threshold = child.threshold;
+        tree.child_side = if root.left > 0 { 0 } else { 1 };
+        tree.child_leaves = [leaf(child.left), leaf(child.right)];
+    }
+    tree
+}
+
 #[inline(always)]
 fn rect_sum(t: &[i32], r: &OffRect) -> i32 {
     let o = &r.ofs;
@@ -175,7 +240,7 @@ fn feature_value<const TILTED: bool>(f: &CFeature, win: &[i32], twin: &[i32], vn
 /// Window result as OpenCV's `runAt`: 1 passed all stages, 0 failed stage 0,
 /// -k failed stage k, -1 also for a flat or out-of-range window.
 #[inline(always)]
-fn run_at<const TILTED: bool, const STUMPS: bool>(c: &Compiled, it: &Integral, base: usize) -> i32 {
+fn run_at<const TILTED: bool, const KIND: u8>(c: &Compiled, it: &Integral, base: usize) -> i32 {
     let n = &c.norm.ofs;
     let s = &it.sum;
     let q = &it.sqsum;
@@ -199,10 +264,22 @@ fn run_at<const TILTED: bool, const STUMPS: bool>(c: &Compiled, it: &Integral, b
     let twin = if TILTED { &it.tilted[base..base + c.reach] } else { win };
     for (si, st) in c.stages.iter().enumerate() {
         let mut acc = 0.0f64;
-        if STUMPS {
+        if KIND == STUMPS {
             for sp in &c.stumps[st.first..st.first + st.count] {
                 let v = feature_value::<TILTED>(&sp.feature, win, twin, vnf);
                 acc += f64::from(if v < sp.threshold { sp.left } else { sp.right });
+            }
+        } else if KIND == TWO_NODES {
+            for t in &c.trees2[st.first..st.first + st.count] {
+                let v = feature_value::<TILTED>(&t.root, win, twin, vnf);
+                let side = if v < t.root_threshold { 0 } else { 1 };
+                let leaf = if side == t.child_side {
+                    let v = feature_value::<TILTED>(&t.child, win, twin, vnf);
+                    t.child_leaves[if v < t.child_threshold { 0 } else { 1 }]
+                } else {
+                    t.root_leaves[side]
+                };
+                acc += f64::from(leaf);
             }
         } else {
             for t in &c.trees[st.first..st.first + st.count] {
@@ -288,11 +365,13 @@ pub fn scan_level(c: &Compiled, gray: &Gray, level: &Level, ws: &mut Workspace) 
     }
     let win_w = (c.window_w as f32 * level.scale).round_ties_even() as i32;
     let win_h = (c.window_h as f32 * level.scale).round_ties_even() as i32;
-    let run = match (c.tilted, c.stumps.is_empty()) {
-        (false, false) => run_at::<false, true>,
-        (false, true) => run_at::<false, false>,
-        (true, false) => run_at::<true, true>,
-        (true, true) => run_at::<true, false>,
+    let run = match (c.tilted, c.kind) {
+        (false, STUMPS) => run_at::<false, STUMPS>,
+        (false, TWO_NODES) => run_at::<false, TWO_NODES>,
+        (false, _) => run_at::<false, GENERAL>,
+        (true, STUMPS) => run_at::<true, STUMPS>,
+        (true, TWO_NODES) => run_at::<true, TWO_NODES>,
+        (true, _) => run_at::<true, GENERAL>,
     };
     let step = level.step;
     for y in (0..=h - c.window_h).step_by(step) {

@@ -495,12 +495,33 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
 
+        /// Cases per property: 2000, or `EMOJI_MIRROR_FUZZ_CASES` for a long run
+        /// (`EMOJI_MIRROR_FUZZ_CASES=200000 cargo test --lib haar::parse`).
+        fn cases(default: u32) -> u32 {
+            std::env::var("EMOJI_MIRROR_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+        }
+
+        /// A shipped cascade file (a real OpenCV XML), read once.
+        fn shipped(name: &str) -> &'static str {
+            static FILES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+            let files = FILES.get_or_init(|| {
+                ["haarcascade_frontalface_alt2.xml", "haarcascade_frontalface_alt_tree.xml"]
+                    .iter()
+                    .map(|n| {
+                        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/haar").join(n);
+                        (n.to_string(), std::fs::read_to_string(&p).expect("shipped cascade"))
+                    })
+                    .collect()
+            });
+            &files.iter().find(|(n, _)| n == name).expect("known cascade").1
+        }
+
         /// The elements whose deletion the property test tries.
         const TAGS: [&str; 8] =
             ["stageType", "featureType", "width", "internalNodes", "leafValues", "rects", "stages", "features"];
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
             #[test]
             fn truncation_never_panics(cut in 0usize..TINY.len()) {
@@ -542,6 +563,37 @@ mod tests {
                     {
                         let text = format!("{}{}", &TINY[..start], &TINY[start + end + close.len()..]);
                         prop_assert!(parse(&text).is_err());
+                    }
+                }
+            }
+        }
+
+        proptest! {
+            // A parse of a real cascade takes milliseconds: fewer cases by default.
+            #![proptest_config(ProptestConfig::with_cases(cases(64)))]
+
+            #[test]
+            fn shipped_cascades_with_flipped_bytes_never_panic(
+                old_format in any::<bool>(),
+                flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..6),
+            ) {
+                let name = if old_format { "haarcascade_frontalface_alt_tree.xml" } else { "haarcascade_frontalface_alt2.xml" };
+                let mut bytes = shipped(name).as_bytes().to_vec();
+                for (at, b) in &flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = *b;
+                }
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    match Cascade::parse(text, Path::new(name)) {
+                        Ok(c) => {
+                            // A flip the parser accepts (a digit in a number) must still be safe to run.
+                            prop_assert!(!c.stages.is_empty());
+                            let mut d = crate::vision::haar::HaarDetector::new(c, name, Default::default())
+                                .expect("default settings");
+                            let frame = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
+                            let _ = d.detect_rects(&frame);
+                        }
+                        Err(e) => prop_assert!(e.to_string().contains(name), "{e}"),
                     }
                 }
             }

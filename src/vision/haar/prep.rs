@@ -1,5 +1,5 @@
-//! Image preparation bit-for-bit as OpenCV does it: BGR->gray, `equalizeHist`, and
-//! `resize` with `INTER_LINEAR` on 8-bit images (11-bit fixed-point coefficients).
+//! Image preparation bit-for-bit as OpenCV's `CascadeClassifier` does it: BGR->gray,
+//! `equalizeHist`, and the pyramid's `resize` with `INTER_LINEAR_EXACT` on 8-bit images.
 
 use image::RgbImage;
 
@@ -9,9 +9,9 @@ const GRAY_R: u32 = 9798;
 const GRAY_G: u32 = 19235;
 const GRAY_B: u32 = 3735;
 const GRAY_SHIFT: u32 = 15;
-/// Bits of the bilinear interpolation coefficients (`INTER_RESIZE_COEF_BITS`).
-const COEF_BITS: u32 = 11;
-const COEF_SCALE: f32 = (1 << COEF_BITS) as f32;
+/// Fractional bits of the bit-exact resize's fixed-point numbers (`ufixedpoint16`).
+const FIXED_BITS: u32 = 8;
+const FIXED_ONE: u32 = 1 << FIXED_BITS;
 const HIST_BINS: usize = 256;
 
 /// A single-channel 8-bit image stored row by row, reused between frames.
@@ -64,39 +64,46 @@ pub fn equalize_hist(img: &mut Gray) {
     }
 }
 
-/// Per-axis tables of a linear resize: source index and the two fixed-point weights.
-#[derive(Debug, Clone, Default)]
-pub struct ResizeTables {
-    xofs: Vec<usize>,
-    alpha: Vec<[i32; 2]>,
-    yofs: Vec<isize>,
-    beta: Vec<[i32; 2]>,
-    rows: [Vec<i32>; 2],
+/// One output position of a bit-exact linear resize: the source index and the two
+/// weights in 8-bit fixed point (they add up to 256). Positions left of the source use
+/// the first pixel, right of it the last.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tap {
+    ofs: usize,
+    w: [u32; 2],
 }
 
-fn axis(src: usize, dst: usize, ofs: &mut Vec<isize>, w: &mut Vec<[i32; 2]>, clamp_left: bool) {
+/// Per-axis tables of a linear resize, reused between calls.
+#[derive(Debug, Clone, Default)]
+pub struct ResizeTables {
+    x: Vec<Tap>,
+    y: Vec<Tap>,
+    rows: [Vec<u32>; 2],
+}
+
+/// `interpolationLinear::getCoeffs` of OpenCV's bit-exact resize for one axis.
+fn axis(src: usize, dst: usize, taps: &mut Vec<Tap>) {
     let scale = 1.0 / (dst as f64 / src as f64);
-    ofs.clear();
-    w.clear();
+    taps.clear();
     for d in 0..dst {
-        let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
-        let mut s = f.floor() as isize;
-        let mut frac = f - s as f32;
-        if clamp_left && s < 0 {
-            s = 0;
-            frac = 0.0;
-        }
-        if clamp_left && s >= src as isize - 1 {
-            s = src as isize - 1;
-            frac = 0.0;
-        }
-        ofs.push(s);
-        w.push([((1.0 - frac) * COEF_SCALE).round_ties_even() as i32, (frac * COEF_SCALE).round_ties_even() as i32]);
+        let f = scale * (d as f64 + 0.5) - 0.5;
+        let i = f.floor();
+        let tap = if i < 0.0 || src < 2 {
+            Tap { ofs: 0, w: [FIXED_ONE, 0] }
+        } else if (i as usize) < src - 1 {
+            let w1 = ((f - i) * f64::from(FIXED_ONE)).round_ties_even() as u32;
+            Tap { ofs: i as usize, w: [FIXED_ONE - w1, w1] }
+        } else {
+            Tap { ofs: src - 1, w: [FIXED_ONE, 0] }
+        };
+        taps.push(tap);
     }
 }
 
-/// `resize(src, dst, (dst_w, dst_h), INTER_LINEAR)` for 8-bit gray images, including
-/// OpenCV's switch to area averaging for an exact 2x reduction.
+/// `resize(src, dst, (dst_w, dst_h), INTER_LINEAR_EXACT)` for 8-bit gray images, as
+/// `CascadeClassifier` resizes its pyramid: 8-bit fixed-point weights per axis, the
+/// horizontal pass kept in 16 bits, the vertical pass rounded from 16 fractional bits;
+/// an exact 2x reduction averages 2x2 blocks, as OpenCV switches to area resizing there.
 pub fn resize_linear(src: &Gray, dst: &mut Gray, dst_w: usize, dst_h: usize, t: &mut ResizeTables) {
     dst.reset(dst_w, dst_h);
     if dst_w == 0 || dst_h == 0 || src.width == 0 || src.height == 0 {
@@ -118,50 +125,40 @@ pub fn resize_linear(src: &Gray, dst: &mut Gray, dst_w: usize, dst_h: usize, t: 
         }
         return;
     }
-    let mut xofs = std::mem::take(&mut t.yofs);
-    axis(src.width, dst_w, &mut xofs, &mut t.alpha, true);
-    t.xofs.clear();
-    t.xofs.extend(xofs.iter().map(|&v| v as usize));
-    axis(src.height, dst_h, &mut xofs, &mut t.beta, false);
-    t.yofs = xofs;
+    axis(src.width, dst_w, &mut t.x);
+    axis(src.height, dst_h, &mut t.y);
     for r in &mut t.rows {
         r.resize(dst_w, 0);
     }
-    let last_row = src.height as isize - 1;
-    let mut cached: [isize; 2] = [-1, -1];
+    let mut cached: [Option<usize>; 2] = [None, None];
     for y in 0..dst_h {
-        let sy = t.yofs[y];
-        let want = [sy.clamp(0, last_row), (sy + 1).clamp(0, last_row)];
+        let Tap { ofs: sy, w: [b0, b1] } = t.y[y];
+        let want = [sy, (sy + 1).min(src.height - 1)];
         // Reuse horizontally resized rows that the previous output row already made.
-        if cached[0] != want[0] && cached[1] == want[0] {
+        if cached[0] != Some(want[0]) && cached[1] == Some(want[0]) {
             t.rows.swap(0, 1);
             cached.swap(0, 1);
         }
         for k in 0..2 {
-            if cached[k] != want[k] {
-                let row = &src.pixels[want[k] as usize * src.width..][..src.width];
-                hresize(row, &t.xofs, &t.alpha, &mut t.rows[k]);
-                cached[k] = want[k];
+            if cached[k] != Some(want[k]) {
+                let row = &src.pixels[want[k] * src.width..][..src.width];
+                hresize(row, &t.x, &mut t.rows[k]);
+                cached[k] = Some(want[k]);
             }
         }
-        let [b0, b1] = t.beta[y];
         let out = &mut dst.pixels[y * dst_w..][..dst_w];
         for ((d, &s0), &s1) in out.iter_mut().zip(&t.rows[0]).zip(&t.rows[1]) {
-            // OpenCV's VResizeLinear for uchar: two 16-bit steps, then round.
-            let v = ((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2;
-            *d = (v >> 2).clamp(0, 255) as u8;
+            let v = (s0 * b0 + s1 * b1 + (1 << (2 * FIXED_BITS - 1))) >> (2 * FIXED_BITS);
+            *d = v.min(255) as u8;
         }
     }
 }
 
-fn hresize(row: &[u8], xofs: &[usize], alpha: &[[i32; 2]], out: &mut [i32]) {
+fn hresize(row: &[u8], taps: &[Tap], out: &mut [u32]) {
     let last = row.len() - 1;
-    for ((d, &sx), &[a0, a1]) in out.iter_mut().zip(xofs).zip(alpha) {
-        *d = if sx < last {
-            i32::from(row[sx]) * a0 + i32::from(row[sx + 1]) * a1
-        } else {
-            i32::from(row[last]) * (1 << COEF_BITS)
-        };
+    for (d, tap) in out.iter_mut().zip(taps) {
+        let next = (tap.ofs + 1).min(last);
+        *d = u32::from(row[tap.ofs]) * tap.w[0] + u32::from(row[next]) * tap.w[1];
     }
 }
 
