@@ -129,9 +129,14 @@ fn bad_models_and_manifests_fail_with_one_clear_line() {
     let manifest = std::fs::read_to_string(project("models/emotion-mini-xception.toml")).expect("manifest");
     let real_model = project("models/emotion-mini-xception.onnx");
 
-    // An ONNX file that is not a model.
+    // An ONNX file that is not a model (a manifest without sha256), and the same file in
+    // place of the model a manifest names by its sha256.
     std::fs::write(d.join("garbage.onnx"), b"this is not a protobuf").expect("write");
-    std::fs::write(d.join("garbage.toml"), manifest.replace("emotion-mini-xception.onnx", "garbage.onnx")).expect("w");
+    let garbage = manifest.replace("emotion-mini-xception.onnx", "garbage.onnx");
+    assert!(garbage.contains("\nsha256 = "), "the shipped manifest names its file's sha256");
+    let unsigned: String = garbage.lines().filter(|l| !l.starts_with("sha256")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(d.join("garbage.toml"), unsigned).expect("write");
+    std::fs::write(d.join("replaced.toml"), garbage).expect("write");
     // A manifest whose input size does not match the model.
     let wrong = manifest
         .replace("\"emotion-mini-xception.onnx\"", &format!("{:?}", real_model.to_str().expect("utf8")))
@@ -151,6 +156,10 @@ fn bad_models_and_manifests_fail_with_one_clear_line() {
     assert_clear_error(
         &run(&["predict", "--classifier", &m("garbage.toml"), "--image", img]),
         &["garbage.onnx", "not a usable ONNX model"],
+    );
+    assert_clear_error(
+        &run(&["predict", "--classifier", &m("replaced.toml"), "--image", img]),
+        &["garbage.onnx", "replaced.toml", "sha256", "replaced or damaged"],
     );
     assert_clear_error(&run(&["predict", "--classifier", &m("wrong.toml"), "--image", img]), &["wrong.toml", "48"]);
     assert_clear_error(

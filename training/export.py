@@ -25,8 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def strip_mirror(src, model_dir, name):
-    import onnx
-    from onnx import utils
+    try:
+        import onnx
+        from onnx import utils
+    except ImportError:
+        raise SystemExit("error: --strip-mirror needs the onnx package: apt install python3-onnx "
+                         "(Debian 12) or pip install onnx") from None
 
     model = onnx.load(str(src))
     softmaxes = [n for n in model.graph.node if n.op_type == "Softmax"]

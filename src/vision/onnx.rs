@@ -1,5 +1,7 @@
 //! Opening ONNX models with ort and checking them against their manifests.
 
+use std::path::Path;
+
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::ValueType;
@@ -33,6 +35,7 @@ pub fn open_session(
     if !path.is_file() {
         return Err(VisionError::Model { path, reason: "file not found".into() });
     }
+    check_sha256(manifest, &path)?;
     let model_err = |reason: String| VisionError::Model { path: path.clone(), reason };
     let builder = Session::builder(env).map_err(|e| model_err(e.to_string()))?;
     let builder =
@@ -40,6 +43,31 @@ pub fn open_session(
     let builder = builder.with_intra_threads(threads.intra_threads).map_err(|e| model_err(e.to_string()))?;
     let mut builder = builder.with_intra_op_spinning(threads.spinning).map_err(|e| model_err(e.to_string()))?;
     builder.commit_from_file(&path).map_err(|e| model_err(first_line(&e.to_string())))
+}
+
+/// When the manifest names the file's sha256, the file must have it: a replaced or
+/// damaged model file is reported before ONNX Runtime tries to make sense of it.
+fn check_sha256(manifest: &Manifest, path: &Path) -> Result<(), VisionError> {
+    let Some(want) = &manifest.sha256 else { return Ok(()) };
+    let bytes = std::fs::read(path).map_err(|e| VisionError::io(path, e))?;
+    let got = sha256_hex(&bytes);
+    if got.eq_ignore_ascii_case(want.trim()) {
+        return Ok(());
+    }
+    Err(VisionError::Mismatch {
+        path: path.to_path_buf(),
+        manifest: manifest.path.clone(),
+        reason: format!(
+            "its sha256 is {got}, the manifest says {want}: the file was replaced or damaged \
+             (restore it, or set sha256 in the manifest to the new file's)"
+        ),
+    })
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn first_line(s: &str) -> String {
@@ -72,4 +100,15 @@ pub fn check_dims(manifest: &Manifest, what: &str, model: &[i64], expected: &[i6
         manifest: manifest.path.clone(),
         reason: format!("{what} has shape {model:?} but the manifest implies {expected:?}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_the_standard_one() {
+        // FIPS 180-2 test vector.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
 }
