@@ -274,7 +274,8 @@ def train(args):
 
 
 def vars_for_json(args):
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    # Paths relative to the repository, so that a committed report names no machine's folders.
+    return {k: (os.path.relpath(v, ROOT) if isinstance(v, Path) else v) for k, v in vars(args).items()}
 
 
 def hardware(threads):
