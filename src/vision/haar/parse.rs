@@ -496,7 +496,7 @@ mod tests {
         use proptest::prelude::*;
 
         /// Cases per property: 2000, or `EMOJI_MIRROR_FUZZ_CASES` for a long run
-        /// (`EMOJI_MIRROR_FUZZ_CASES=200000 cargo test --lib haar::parse`).
+        /// (`EMOJI_MIRROR_FUZZ_CASES=150000 cargo test --lib haar::parse`).
         fn cases(default: u32) -> u32 {
             std::env::var("EMOJI_MIRROR_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
         }

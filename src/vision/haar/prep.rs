@@ -219,4 +219,19 @@ mod tests {
         resize_linear(&src, &mut dst, 2, 1, &mut t);
         assert_eq!(dst.pixels, vec![55, 75]);
     }
+
+    #[test]
+    fn resize_is_opencvs_bit_exact_linear() {
+        // Expected values from OpenCV 4.14 `resize(..., INTER_LINEAR_EXACT)`; the 11-bit
+        // `INTER_LINEAR` gives 91 and 71 instead of 92 and 72 in the last row.
+        let src = gray(7, 5, |x, y| ((x * 37 + y * 91) % 256) as u8);
+        let mut dst = Gray::default();
+        let mut t = ResizeTables::default();
+        resize_linear(&src, &mut dst, 4, 3, &mut t);
+        assert_eq!(dst.pixels, vec![44, 109, 174, 153, 196, 5, 69, 134, 92, 156, 72, 115]);
+        // Upscaling: positions outside the source take the edge pixels.
+        let src = gray(3, 2, |x, y| ((x * 37 + y * 91) % 256) as u8);
+        resize_linear(&src, &mut dst, 5, 3, &mut t);
+        assert_eq!(dst.pixels, vec![0, 15, 37, 59, 74, 46, 60, 83, 105, 120, 91, 106, 128, 150, 165]);
+    }
 }
