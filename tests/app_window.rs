@@ -225,3 +225,91 @@ fn without_a_camera_the_window_opens_and_says_what_to_do() {
         .count();
     assert!(bright > 20, "text is drawn in the middle ({bright} bright samples)");
 }
+
+#[test]
+fn emoji_dir_pictures_replace_the_drawn_emoji() {
+    // One solid magenta picture per class of the default classifier.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest =
+        vision::manifest::Manifest::load(&common::project(emoji_mirror::config::DEFAULT_CLASSIFIER_MANIFEST))
+            .expect("default manifest");
+    for label in &manifest.output.labels {
+        RgbImage::from_pixel(64, 64, image::Rgb([255, 0, 255]))
+            .save(dir.path().join(format!("{label}.png")))
+            .expect("png");
+    }
+    let video = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
+    let (shot, report) = run_app(
+        "emoji-dir",
+        &[
+            "--video",
+            video.to_str().expect("utf8"),
+            "--emoji-dir",
+            dir.path().to_str().expect("utf8"),
+            "--exit-after-frames",
+            "25",
+        ],
+    );
+    let frame = frame_of(&video, report["frame_index"].as_u64().expect("frame index"));
+    let size = (frame.width() as f32, frame.height() as f32);
+    let faces = detected_faces(&frame);
+    let face = to_window(*faces.first().expect("a face on the shown frame"), rect(&report["processed_video"]), size);
+    // The middle of the face box shows the picture, not the person.
+    let (mut magenta, mut samples) = (0, 0);
+    for i in 0..10 {
+        for j in 0..10 {
+            let x = face[0] + (0.3 + 0.04 * i as f32) * (face[2] - face[0]);
+            let y = face[1] + (0.3 + 0.04 * j as f32) * (face[3] - face[1]);
+            let [r, g, b] = shot.get_pixel(x as u32, y as u32).0;
+            samples += 1;
+            if r > 200 && g < 80 && b > 200 {
+                magenta += 1;
+            }
+        }
+    }
+    assert!(magenta * 10 >= samples * 9, "{magenta} of {samples} samples in the face show the emoji picture");
+}
+
+#[test]
+fn an_emoji_dir_without_every_class_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 255])).save(dir.path().join("happy.png")).expect("png");
+    std::fs::write(dir.path().join("sad.png"), b"not a picture").expect("write");
+    let video = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
+    let out = Command::new("timeout")
+        .arg("120")
+        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .args(["--video", video.to_str().expect("utf8"), "--emoji-dir", dir.path().to_str().expect("utf8")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("xvfb-run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Our error is the last line (the virtual display may print its own "error:" lines).
+    let line = err.lines().rfind(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("an error line in:\n{err}"));
+    let folder = dir.path().to_str().expect("utf8");
+    assert!(line.contains(folder) && line.contains("angry.png") && !line.contains("happy.png"), "{line}");
+    assert!(!err.contains("panicked"), "{err}");
+    // With every class present, the undecodable picture is named.
+    let manifest =
+        vision::manifest::Manifest::load(&common::project(emoji_mirror::config::DEFAULT_CLASSIFIER_MANIFEST))
+            .expect("default manifest");
+    for label in manifest.output.labels.iter().filter(|l| *l != "sad") {
+        RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 255]))
+            .save(dir.path().join(format!("{label}.png")))
+            .expect("png");
+    }
+    let out = Command::new("timeout")
+        .arg("120")
+        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .args(["--video", video.to_str().expect("utf8"), "--emoji-dir", folder])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("xvfb-run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().rfind(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("an error line in:\n{err}"));
+    assert!(line.contains("sad.png") && line.contains("not a readable picture"), "{line}");
+}

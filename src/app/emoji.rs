@@ -2,11 +2,13 @@
 //! person's smoothed probabilities every frame, with a pop when the confirmed
 //! emotion changes; or a PNG per class (`--emoji-dir`).
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::Path;
 
-use bevy::asset::{load_internal_asset, uuid_handle};
+use anyhow::Context;
+use bevy::asset::{RenderAssetUsages, load_internal_asset, uuid_handle};
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, ShaderType};
+use bevy::render::render_resource::{AsBindGroup, Extent3d, ShaderType, TextureDimension, TextureFormat};
 use bevy::shader::ShaderRef;
 use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dPlugin};
 
@@ -31,19 +33,67 @@ const EMOJI_Z: f32 = 1.0;
 
 pub(super) fn plugin(app: &mut App) {
     load_internal_asset!(app, EMOJI_SHADER, "../../shaders/emoji.wgsl", Shader::from_wgsl);
-    app.add_plugins(Material2dPlugin::<EmojiMaterial>::default()).add_systems(Startup, create_quad).add_systems(
-        Update,
-        (add_emoji_visuals, remove_orphan_strip_items, place_emoji, animate_emoji).chain().in_set(EmojiSet),
-    );
+    app.add_plugins(Material2dPlugin::<EmojiMaterial>::default())
+        .add_systems(Startup, (create_quad, register_emoji_pictures))
+        .add_systems(
+            Update,
+            (add_emoji_visuals, remove_orphan_strip_items, place_emoji, animate_emoji).chain().in_set(EmojiSet),
+        );
 }
 
 /// The emoji systems (after the panes are computed).
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EmojiSet;
 
-/// PNGs named after the classes (`happy.png`, ...) used instead of the shader.
+/// Pictures named after the classes (`happy.png`, ...) used instead of the shader,
+/// decoded at start-up by [`load_emoji_dir`].
 #[derive(Resource, Debug, Clone)]
-pub struct EmojiDir(pub PathBuf);
+pub struct EmojiPictures(pub Vec<(String, Image)>);
+
+/// The [`EmojiPictures`] as image assets, by class label.
+#[derive(Resource, Debug, Default)]
+pub struct EmojiHandles(pub HashMap<String, Handle<Image>>);
+
+/// Reads `<label>.png` (any format the `image` crate reads) from `dir` for every label;
+/// a missing folder or picture, or one that does not decode, is an error naming it.
+pub fn load_emoji_dir(dir: &Path, labels: &[String]) -> anyhow::Result<EmojiPictures> {
+    if !dir.is_dir() {
+        anyhow::bail!("{}: not a folder (--emoji-dir wants one picture per class, e.g. happy.png)", dir.display());
+    }
+    let missing: Vec<String> =
+        labels.iter().filter(|l| !dir.join(format!("{l}.png")).is_file()).map(|l| format!("{l}.png")).collect();
+    if !missing.is_empty() {
+        anyhow::bail!("{}: no {} (--emoji-dir wants one picture per class)", dir.display(), missing.join(", "));
+    }
+    let mut pictures = Vec::with_capacity(labels.len());
+    for label in labels {
+        let path = dir.join(format!("{label}.png"));
+        let rgba =
+            image::open(&path).with_context(|| format!("{}: not a readable picture", path.display()))?.to_rgba8();
+        let (width, height) = rgba.dimensions();
+        let picture = Image::new(
+            Extent3d { width, height, depth_or_array_layers: 1 },
+            TextureDimension::D2,
+            rgba.into_raw(),
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        pictures.push((label.clone(), picture));
+    }
+    Ok(EmojiPictures(pictures))
+}
+
+/// Turns the start-up pictures into assets once; frames then only swap handles.
+fn register_emoji_pictures(
+    mut commands: Commands,
+    pictures: Option<Res<EmojiPictures>>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    let Some(pictures) = pictures else { return };
+    let handles = pictures.0.iter().map(|(label, picture)| (label.clone(), images.add(picture.clone()))).collect();
+    commands.insert_resource(EmojiHandles(handles));
+    commands.remove_resource::<EmojiPictures>();
+}
 
 /// The shader's parameters (see shaders/emoji.wgsl).
 #[derive(ShaderType, Debug, Clone, Copy, Default, PartialEq)]
@@ -151,7 +201,7 @@ pub struct StripItem {
 fn add_emoji_visuals(
     mut commands: Commands,
     quad: Res<EmojiQuad>,
-    dir: Option<Res<EmojiDir>>,
+    pictures: Option<Res<EmojiHandles>>,
     mut materials: ResMut<Assets<EmojiMaterial>>,
     new_faces: Query<Entity, (With<FaceTrack>, Without<EmojiVisual>)>,
 ) {
@@ -159,7 +209,7 @@ fn add_emoji_visuals(
         let material = materials.add(EmojiMaterial { params: EmojiParams::default() });
         let mut e = commands.entity(face);
         e.insert((EmojiVisual { material: material.clone() }, Transform::default(), Visibility::default()));
-        if dir.is_some() {
+        if pictures.is_some() {
             e.insert(Sprite::default());
         } else {
             e.insert((Mesh2d(quad.0.clone()), MeshMaterial2d(material.clone())));
@@ -171,7 +221,7 @@ fn add_emoji_visuals(
             commands.spawn((Name::new("Strip emoji"), StripItem { face }, Transform::default(), Visibility::Hidden));
         item.with_children(|parent| {
             let mut emoji = parent.spawn((StripEmojiOf(face), emoji_scale));
-            if dir.is_some() {
+            if pictures.is_some() {
                 emoji.insert(Sprite::default());
             } else {
                 emoji.insert((Mesh2d(quad.0.clone()), MeshMaterial2d(material)));
@@ -254,13 +304,12 @@ fn place_emoji(
 fn animate_emoji(
     time: Res<Time>,
     status: Res<SourceStatus>,
-    dir: Option<Res<EmojiDir>>,
-    asset_server: Res<AssetServer>,
+    pictures: Option<Res<EmojiHandles>>,
     mut materials: ResMut<Assets<EmojiMaterial>>,
     mut faces: Query<(&FaceEmotion, &EmojiVisual, Option<&mut Sprite>), Without<StripEmojiOf>>,
     mut strip_sprites: Query<(&StripEmojiOf, &mut Sprite), Without<EmojiVisual>>,
 ) {
-    if dir.is_some() {
+    if pictures.is_some() {
         for (of, mut sprite) in &mut strip_sprites {
             if let Ok((_, _, Some(face_sprite))) = faces.get(of.0)
                 && sprite.image != face_sprite.image
@@ -272,15 +321,13 @@ fn animate_emoji(
     }
     for (emotion, visual, sprite) in &mut faces {
         let n = emotion.classes.min(status.labels.len());
-        if let (Some(dir), Some(mut sprite)) = (dir.as_ref(), sprite) {
+        if let (Some(pictures), Some(mut sprite)) = (pictures.as_ref(), sprite) {
             let idx = emotion.confirmed.unwrap_or(emotion.top.0);
-            if let Some(label) = status.labels.get(idx) {
-                let path = dir.0.join(format!("{label}.png"));
-                let handle: Handle<Image> = asset_server.load(bevy::asset::AssetPath::from_path_buf(path));
-                if sprite.image != handle {
-                    sprite.image = handle;
-                    sprite.custom_size = Some(Vec2::splat(1.0 / QUAD_OVER_DISK));
-                }
+            if let Some(handle) = status.labels.get(idx).and_then(|label| pictures.0.get(label))
+                && sprite.image != *handle
+            {
+                sprite.image = handle.clone();
+                sprite.custom_size = Some(Vec2::splat(1.0 / QUAD_OVER_DISK));
             }
             continue;
         }

@@ -127,6 +127,10 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
 
 /// Our plugins and resources (everything but Bevy's and egui's own plugins).
 pub fn add_app_plugins(app: &mut App, options: AppOptions) -> anyhow::Result<()> {
+    if let Some(dir) = &options.emoji_dir {
+        let manifest = crate::vision::manifest::Manifest::load(&options.settings.classifier_manifest)?;
+        app.insert_resource(emoji::load_emoji_dir(dir, &manifest.output.labels)?);
+    }
     let worker = analysis::AnalysisWorker::start(options.source.clone(), options.settings.clone())?;
     app.configure_sets(
         Update,
@@ -147,8 +151,5 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> anyhow::Result<()>
         capture::plugin,
         settings_file::plugin,
     ));
-    if let Some(dir) = &options.emoji_dir {
-        app.insert_resource(emoji::EmojiDir(dir.clone()));
-    }
     Ok(())
 }
