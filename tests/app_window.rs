@@ -226,18 +226,43 @@ fn without_a_camera_the_window_opens_and_says_what_to_do() {
     assert!(bright > 20, "text is drawn in the middle ({bright} bright samples)");
 }
 
+/// The default classifier's class labels.
+fn default_labels() -> Vec<String> {
+    vision::manifest::Manifest::load(&common::project(emoji_mirror::config::DEFAULT_CLASSIFIER_MANIFEST))
+        .expect("default manifest")
+        .output
+        .labels
+}
+
+/// Writes a solid magenta `<label>.png` into `dir` for each label.
+fn write_magenta_pictures<'a>(dir: &Path, labels: impl IntoIterator<Item = &'a String>) {
+    for label in labels {
+        RgbImage::from_pixel(64, 64, image::Rgb([255, 0, 255])).save(dir.join(format!("{label}.png"))).expect("png");
+    }
+}
+
+/// Runs the app under a virtual display expecting it to fail; returns its last `error:` line.
+fn app_error_line(args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .arg("120")
+        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("xvfb-run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    // Ours is the last one (the virtual display may print its own "error:" lines).
+    err.lines().rfind(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("an error line in:\n{err}")).to_string()
+}
+
 #[test]
 fn emoji_dir_pictures_replace_the_drawn_emoji() {
     // One solid magenta picture per class of the default classifier.
     let dir = tempfile::tempdir().expect("tempdir");
-    let manifest =
-        vision::manifest::Manifest::load(&common::project(emoji_mirror::config::DEFAULT_CLASSIFIER_MANIFEST))
-            .expect("default manifest");
-    for label in &manifest.output.labels {
-        RgbImage::from_pixel(64, 64, image::Rgb([255, 0, 255]))
-            .save(dir.path().join(format!("{label}.png")))
-            .expect("png");
-    }
+    write_magenta_pictures(dir.path(), &default_labels());
     let video = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
     let (shot, report) = run_app(
         "emoji-dir",
@@ -273,43 +298,16 @@ fn emoji_dir_pictures_replace_the_drawn_emoji() {
 #[test]
 fn an_emoji_dir_without_every_class_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 255])).save(dir.path().join("happy.png")).expect("png");
+    let folder = dir.path().to_str().expect("utf8");
+    let labels = default_labels();
+    write_magenta_pictures(dir.path(), labels.iter().filter(|l| *l == "happy"));
     std::fs::write(dir.path().join("sad.png"), b"not a picture").expect("write");
     let video = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
-    let out = Command::new("timeout")
-        .arg("120")
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
-        .args(["--video", video.to_str().expect("utf8"), "--emoji-dir", dir.path().to_str().expect("utf8")])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("xvfb-run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    // Our error is the last line (the virtual display may print its own "error:" lines).
-    let line = err.lines().rfind(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("an error line in:\n{err}"));
-    let folder = dir.path().to_str().expect("utf8");
+    let args = ["--video", video.to_str().expect("utf8"), "--emoji-dir", folder];
+    let line = app_error_line(&args);
     assert!(line.contains(folder) && line.contains("angry.png") && !line.contains("happy.png"), "{line}");
-    assert!(!err.contains("panicked"), "{err}");
     // With every class present, the undecodable picture is named.
-    let manifest =
-        vision::manifest::Manifest::load(&common::project(emoji_mirror::config::DEFAULT_CLASSIFIER_MANIFEST))
-            .expect("default manifest");
-    for label in manifest.output.labels.iter().filter(|l| *l != "sad") {
-        RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 255]))
-            .save(dir.path().join(format!("{label}.png")))
-            .expect("png");
-    }
-    let out = Command::new("timeout")
-        .arg("120")
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
-        .args(["--video", video.to_str().expect("utf8"), "--emoji-dir", folder])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("xvfb-run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    let line = err.lines().rfind(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("an error line in:\n{err}"));
+    write_magenta_pictures(dir.path(), labels.iter().filter(|l| *l != "sad"));
+    let line = app_error_line(&args);
     assert!(line.contains("sad.png") && line.contains("not a readable picture"), "{line}");
 }
