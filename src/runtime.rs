@@ -27,11 +27,60 @@ const HOW_TO_GET: &str = "run `scripts/setup-ort.sh` (fetches it from the onnxru
 pub enum RuntimeError {
     #[error("ONNX Runtime library not found at {tried}; {HOW_TO_GET}")]
     NotFound { tried: String },
-    #[error("{path}: cannot load ONNX Runtime: {reason}; {HOW_TO_GET}")]
-    Load { path: PathBuf, reason: String },
+    #[error("{path}: cannot load ONNX Runtime (to get a working one: {HOW_TO_GET})")]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: ort::LoadDynamicError,
+    },
+    #[error("{path}: cannot start ONNX Runtime")]
+    Start {
+        path: PathBuf,
+        #[source]
+        source: OrtError,
+    },
     #[error("ONNX Runtime was already loaded from {loaded}; cannot switch to {requested}")]
     AlreadyLoaded { loaded: PathBuf, requested: PathBuf },
 }
+
+/// An ONNX Runtime error shown as its first line: ONNX Runtime's messages can go on over
+/// several lines (graph dumps), and commands print each error on one line. The error
+/// itself stays available through [`OrtError::ort`].
+#[derive(Debug)]
+pub struct OrtError(ort::Error);
+
+impl OrtError {
+    /// The original ort error (its code and full message).
+    pub fn ort(&self) -> &ort::Error {
+        &self.0
+    }
+
+    /// An error that carries a value to recover (a session builder, which may not be
+    /// shared between threads): the same code and message without the value.
+    pub fn without_recovery<R>(e: &ort::Error<R>) -> Self {
+        Self(ort::Error::new_with_code(e.code(), e.message()))
+    }
+}
+
+impl From<ort::Error> for OrtError {
+    fn from(e: ort::Error) -> Self {
+        Self(e)
+    }
+}
+
+impl std::fmt::Display for OrtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(first_line(self.0.message()))
+    }
+}
+
+/// The first non-blank line of a message, trimmed.
+fn first_line(message: &str) -> &str {
+    message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no message)")
+}
+
+/// No further source: an ort error's own cause (`ort::Error::wrap`) has the same message.
+impl std::error::Error for OrtError {}
 
 /// Candidate library paths in search order.
 pub fn candidate_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
@@ -75,10 +124,10 @@ pub fn environment(explicit: Option<&Path>) -> Result<&'static Environment, Runt
         return Err(RuntimeError::NotFound { tried });
     };
     let env = ort::init_from(path)
-        .map_err(|e| RuntimeError::Load { path: path.clone(), reason: e.to_string() })?
+        .map_err(|source| RuntimeError::Load { path: path.clone(), source })?
         .with_name("emoji-mirror")
         .build()
-        .map_err(|e| RuntimeError::Load { path: path.clone(), reason: e.to_string() })?;
+        .map_err(|e| RuntimeError::Start { path: path.clone(), source: e.into() })?;
     let loaded = LOADED.get_or_init(|| Loaded { path: path.clone(), env });
     Ok(&loaded.env)
 }
@@ -101,5 +150,12 @@ mod tests {
         };
         // Either nothing is loaded yet (NotFound) or another test loaded it first (AlreadyLoaded).
         assert!(err.contains("no/such/libonnxruntime.so"), "{err}");
+    }
+
+    #[test]
+    fn an_ort_message_is_shown_by_its_first_line() {
+        // (An ort::Error itself needs the loaded library to be made.)
+        assert_eq!(first_line("\n  Load model failed:\n  node 3: bad shape\n"), "Load model failed:");
+        assert_eq!(first_line(""), "(no message)");
     }
 }

@@ -10,8 +10,8 @@ use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
 use super::decode::{CenterFaceMaps, decode_faces};
-use super::manifest::{Manifest, Task};
-use super::onnx::{ThreadSettings, check_dims, open_session, tensor_dims};
+use super::manifest::DetectorManifest;
+use super::onnx::{ThreadSettings, check_dims, find_outlet, open_session};
 use super::resample::{Resampler, TensorFormat};
 use super::{BBox, Face, FaceDetector, VisionError, nms};
 
@@ -22,6 +22,8 @@ pub const DEFAULT_NMS_IOU: f32 = 0.3;
 /// Longer side of the network input in pixels. 640 keeps small faces in group photos;
 /// 320 is ~4x faster and enough for faces larger than ~40 px.
 pub const DEFAULT_INPUT_MAX_SIDE: usize = 640;
+/// What logs, reports and errors call this detector.
+pub const MODEL_NAME: &str = "centerface";
 /// Smallest allowed network input side.
 pub const MIN_INPUT_SIDE: usize = 32;
 
@@ -82,9 +84,8 @@ struct OutputIndex {
 /// The CenterFace detector; owns its session and reusable buffers.
 pub struct CenterFace {
     session: Session,
-    manifest: Manifest,
+    manifest: DetectorManifest,
     format: TensorFormat,
-    stride: usize,
     outputs: OutputIndex,
     pub settings: DetectorSettings,
     resampler: Resampler,
@@ -92,35 +93,26 @@ pub struct CenterFace {
 }
 
 impl CenterFace {
+    /// Opens the manifest's model and checks it against the manifest.
     pub fn new(
         env: &ort::environment::Environment,
-        manifest: Manifest,
+        manifest: DetectorManifest,
         settings: DetectorSettings,
     ) -> Result<Self, VisionError> {
-        if manifest.task != Task::Detect {
-            return Err(VisionError::Manifest {
-                path: manifest.path.clone(),
-                reason: "task is 'classify'; a face detector manifest needs task = \"detect\"".into(),
-            });
-        }
-        let session = open_session(env, &manifest, settings.threads)?;
-        let dims = tensor_dims(&session, &manifest, &manifest.input.name, true)?;
-        check_dims(&manifest, "input", &dims, &manifest.expected_input_dims())?;
-        let out = &manifest.output;
-        let index_of = |name: &Option<String>| -> Result<usize, VisionError> {
-            let name = name.as_deref().unwrap_or_default();
-            tensor_dims(&session, &manifest, name, false)?;
-            Ok(session.outputs().iter().position(|o| o.name() == name).unwrap_or_default())
-        };
+        let model = &manifest.model;
+        let session = open_session(env, model, settings.threads)?;
+        let input = find_outlet(&session, model, &manifest.input.name, true)?;
+        check_dims(model, &format!("input '{}'", manifest.input.name), &input.dims, &manifest.expected_input_dims())?;
+        let index_of = |name: &str| find_outlet(&session, model, name, false).map(|o| o.index);
+        let names = &manifest.outputs;
         let outputs = OutputIndex {
-            heatmap: index_of(&out.heatmap)?,
-            scale: index_of(&out.scale)?,
-            offset: index_of(&out.offset)?,
-            landmarks: index_of(&out.landmarks)?,
+            heatmap: index_of(&names.heatmap)?,
+            scale: index_of(&names.scale)?,
+            offset: index_of(&names.offset)?,
+            landmarks: index_of(&names.landmarks)?,
         };
         Ok(Self {
             format: TensorFormat::from_input(&manifest.input),
-            stride: manifest.input.stride.unwrap_or(32),
             session,
             manifest,
             outputs,
@@ -130,14 +122,15 @@ impl CenterFace {
         })
     }
 
-    pub fn manifest(&self) -> &Manifest {
+    /// The checked manifest (name, stride, output names).
+    pub fn manifest(&self) -> &DetectorManifest {
         &self.manifest
     }
 }
 
 impl FaceDetector for CenterFace {
     fn name(&self) -> &str {
-        "centerface"
+        MODEL_NAME
     }
 
     fn detect(&mut self, frame: &RgbImage, faces: &mut Vec<Face>) -> Result<(), VisionError> {
@@ -145,7 +138,7 @@ impl FaceDetector for CenterFace {
         if frame.width() == 0 || frame.height() == 0 {
             return Ok(());
         }
-        let lb = Letterbox::new(frame.width(), frame.height(), self.settings.input_max_side, self.stride);
+        let lb = Letterbox::new(frame.width(), frame.height(), self.settings.input_max_side, self.manifest.stride);
         let len = 3 * lb.canvas_w * lb.canvas_h;
         self.input.resize(len, 0.0);
         let full = BBox::new(0.0, 0.0, frame.width() as f32, frame.height() as f32);
@@ -159,7 +152,7 @@ impl FaceDetector for CenterFace {
             &self.format,
             &mut self.input,
         );
-        let infer_err = |e: ort::Error| VisionError::Inference { model: "centerface".into(), reason: e.to_string() };
+        let infer_err = |e: ort::Error| VisionError::inference(MODEL_NAME, e);
         let tensor =
             TensorRef::from_array_view(([1usize, 3, lb.canvas_h, lb.canvas_w], &self.input[..])).map_err(infer_err)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
@@ -167,8 +160,8 @@ impl FaceDetector for CenterFace {
         let (grid_h, grid_w) = match shape[..] {
             [_, _, h, w] => (h as usize, w as usize),
             _ => {
-                return Err(VisionError::Inference {
-                    model: "centerface".into(),
+                return Err(VisionError::Output {
+                    model: MODEL_NAME.into(),
                     reason: format!("heatmap has shape {:?}, expected [1, 1, H, W]", &shape[..]),
                 });
             }
@@ -179,8 +172,8 @@ impl FaceDetector for CenterFace {
         let plane = grid_w * grid_h;
         if heatmap.len() < plane || scale.len() < 2 * plane || offset.len() < 2 * plane || landmarks.len() < 10 * plane
         {
-            return Err(VisionError::Inference {
-                model: "centerface".into(),
+            return Err(VisionError::Output {
+                model: MODEL_NAME.into(),
                 reason: format!("output maps are smaller than the {grid_w}x{grid_h} grid"),
             });
         }

@@ -7,8 +7,8 @@ use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::manifest::{Layout, Manifest, OutputKind, Task};
-use super::onnx::{ThreadSettings, check_dims, open_session, tensor_dims};
+use super::manifest::{ClassifierManifest, Layout, OutputKind};
+use super::onnx::{ThreadSettings, check_dims, find_outlet, open_session};
 use super::resample::{PixelSource, Resampler, TensorFormat};
 use super::{BBox, Face, VisionError};
 
@@ -18,10 +18,8 @@ pub const MAX_BATCH: usize = 32;
 /// The classifier; owns its session and reusable buffers.
 pub struct EmotionClassifier {
     session: Session,
-    manifest: Manifest,
+    manifest: ClassifierManifest,
     format: TensorFormat,
-    width: usize,
-    height: usize,
     /// Largest batch the model accepts (1 when its batch dim is fixed to 1).
     max_batch: usize,
     output_index: usize,
@@ -80,52 +78,50 @@ pub fn softmax(values: &mut [f32]) {
 }
 
 impl EmotionClassifier {
+    /// Opens the manifest's model and checks it against the manifest.
     pub fn new(
         env: &ort::environment::Environment,
-        manifest: Manifest,
+        manifest: ClassifierManifest,
         threads: ThreadSettings,
     ) -> Result<Self, VisionError> {
-        if manifest.task != Task::Classify {
-            return Err(VisionError::Manifest {
-                path: manifest.path.clone(),
-                reason: "task is 'detect'; a classifier manifest needs task = \"classify\"".into(),
-            });
-        }
-        let session = open_session(env, &manifest, threads)?;
-        let in_dims = tensor_dims(&session, &manifest, &manifest.input.name, true)?;
-        check_dims(&manifest, &format!("input '{}'", manifest.input.name), &in_dims, &manifest.expected_input_dims())?;
-        let out_name = manifest.output.name.clone().unwrap_or_default();
-        let out_dims = tensor_dims(&session, &manifest, &out_name, false)?;
-        check_dims(&manifest, &format!("output '{out_name}'"), &out_dims, &[-1, manifest.output.labels.len() as i64])?;
-        let output_index = session.outputs().iter().position(|o| o.name() == out_name).unwrap_or_default();
-        let max_batch = match in_dims.first() {
+        let model = &manifest.model;
+        let session = open_session(env, model, threads)?;
+        let input = find_outlet(&session, model, &manifest.input.name, true)?;
+        check_dims(model, &format!("input '{}'", manifest.input.name), &input.dims, &manifest.expected_input_dims())?;
+        let output = find_outlet(&session, model, &manifest.output_name, false)?;
+        check_dims(
+            model,
+            &format!("output '{}'", manifest.output_name),
+            &output.dims,
+            &manifest.expected_output_dims(),
+        )?;
+        let max_batch = match input.dims.first() {
             Some(&b) if b > 0 => b as usize,
             _ => MAX_BATCH,
         };
         Ok(Self {
             format: TensorFormat::from_input(&manifest.input),
-            width: manifest.input.width.unwrap_or_default(),
-            height: manifest.input.height.unwrap_or_default(),
             session,
             manifest,
             max_batch,
-            output_index,
+            output_index: output.index,
             resampler: Resampler::default(),
             input: Vec::new(),
             rects: Vec::new(),
         })
     }
 
-    pub fn manifest(&self) -> &Manifest {
+    /// The checked manifest (name, labels, input size, crop margin).
+    pub fn manifest(&self) -> &ClassifierManifest {
         &self.manifest
     }
 
     pub fn labels(&self) -> &[String] {
-        &self.manifest.output.labels
+        &self.manifest.labels
     }
 
     pub fn num_classes(&self) -> usize {
-        self.manifest.output.labels.len()
+        self.manifest.labels.len()
     }
 
     /// Classifies every face of `frame`; `probs` gets `faces.len() * num_classes()` values.
@@ -135,7 +131,7 @@ impl EmotionClassifier {
         faces: &[Face],
         probs: &mut Vec<f32>,
     ) -> Result<(), VisionError> {
-        let margin = self.manifest.crop.map_or(0.0, |c| c.margin);
+        let margin = self.manifest.crop_margin;
         let mut rects = std::mem::take(&mut self.rects);
         rects.clear();
         rects.extend(faces.iter().map(|f| f.bbox_in_frame.square_with_margin(margin)));
@@ -172,7 +168,8 @@ impl EmotionClassifier {
     ) -> Result<(), VisionError> {
         probs.clear();
         let n_classes = self.num_classes();
-        let item = self.width * self.height * self.format.channels();
+        let (width, height) = (self.manifest.width, self.manifest.height);
+        let item = width * height * self.format.channels();
         let mut start = 0;
         while start < count {
             let batch = (count - start).min(self.max_batch);
@@ -180,29 +177,28 @@ impl EmotionClassifier {
             for i in 0..batch {
                 let (src, rect) = crop(start + i);
                 let dst = &mut self.input[i * item..(i + 1) * item];
-                let (w, h) = (self.width, self.height);
-                self.resampler.sample_into(src, rect, w, h, w, h, &self.format, dst);
+                self.resampler.sample_into(src, rect, width, height, width, height, &self.format, dst);
             }
             start += batch;
             let model = self.manifest.name.as_str();
-            let infer_err = |e: ort::Error| VisionError::Inference { model: model.to_string(), reason: e.to_string() };
+            let infer_err = |e: ort::Error| VisionError::inference(model, e);
             let c = self.format.channels();
             let shape = match self.manifest.input.layout {
-                Layout::Nchw => [batch, c, self.height, self.width],
-                Layout::Nhwc => [batch, self.height, self.width, c],
+                Layout::Nchw => [batch, c, height, width],
+                Layout::Nhwc => [batch, height, width, c],
             };
             let tensor = TensorRef::from_array_view((shape, &self.input[..])).map_err(infer_err)?;
             let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
             let (_, values) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(infer_err)?;
             if values.len() != batch * n_classes {
-                return Err(VisionError::Inference {
+                return Err(VisionError::Output {
                     model: model.to_string(),
                     reason: format!("output has {} values, expected {batch} x {n_classes}", values.len()),
                 });
             }
             let first = probs.len();
             probs.extend_from_slice(values);
-            if self.manifest.output.kind == Some(OutputKind::Logits) {
+            if self.manifest.output_kind == OutputKind::Logits {
                 probs[first..].chunks_mut(n_classes).for_each(softmax);
             }
         }

@@ -27,19 +27,46 @@ pub use classifier::{Classification, EmotionClassifier};
 pub use detector_kind::DetectorKind;
 pub use geometry::BBox;
 
-/// Errors of the vision stage. Messages carry the file and the offending value.
+/// Errors of the vision stage. Messages carry the file and the offending value; a
+/// variant caused by another error keeps it as its `source`, which the message does not
+/// repeat (`{:#}` through anyhow, or [`VisionError::with_causes`], prints the chain).
 #[derive(Debug, Error)]
 pub enum VisionError {
-    #[error("{path}: {reason}")]
-    Io { path: PathBuf, reason: String },
+    /// The OS error adds nothing to "not found", so it is not kept.
+    #[error("{path}: file not found")]
+    NotFound { path: PathBuf },
+    #[error("{path}: cannot read")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: bad manifest: {reason}")]
     Manifest { path: PathBuf, reason: String },
-    #[error("{path}: not a usable ONNX model: {reason}")]
-    Model { path: PathBuf, reason: String },
+    #[error("{path}: bad manifest")]
+    ManifestSyntax {
+        path: PathBuf,
+        #[source]
+        source: manifest::TomlError,
+    },
+    #[error("{path}: model file not found (named by {manifest})")]
+    ModelNotFound { path: PathBuf, manifest: PathBuf },
+    #[error("{path}: not a usable ONNX model")]
+    Model {
+        path: PathBuf,
+        #[source]
+        source: crate::runtime::OrtError,
+    },
     #[error("{path}: model does not match its manifest {manifest}: {reason}")]
     Mismatch { path: PathBuf, manifest: PathBuf, reason: String },
-    #[error("{model}: inference failed: {reason}")]
-    Inference { model: String, reason: String },
+    #[error("{model}: inference failed")]
+    Inference {
+        model: String,
+        #[source]
+        source: crate::runtime::OrtError,
+    },
+    #[error("{model}: unexpected output: {reason}")]
+    Output { model: String, reason: String },
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
@@ -49,12 +76,30 @@ pub enum VisionError {
 }
 
 impl VisionError {
-    pub(crate) fn io(path: &Path, e: std::io::Error) -> Self {
-        let reason = match e.kind() {
-            std::io::ErrorKind::NotFound => "file not found".to_string(),
-            _ => e.to_string(),
-        };
-        VisionError::Io { path: path.to_path_buf(), reason }
+    /// Reading `path` failed: "file not found" for a missing file, else the io error as the cause.
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        match source.kind() {
+            std::io::ErrorKind::NotFound => VisionError::NotFound { path: path.to_path_buf() },
+            _ => VisionError::Io { path: path.to_path_buf(), source },
+        }
+    }
+
+    /// An ONNX Runtime failure while running `model`.
+    pub(crate) fn inference(model: &str, source: ort::Error) -> Self {
+        VisionError::Inference { model: model.to_string(), source: source.into() }
+    }
+
+    /// The message followed by its causes on one line (`context: cause: cause`), as
+    /// anyhow's `{:#}` prints it, for logs and status lines that show the error alone.
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
     }
 }
 

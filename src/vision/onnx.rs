@@ -1,14 +1,13 @@
 //! Opening ONNX models with ort and checking them against their manifests.
 
-use std::path::Path;
-
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::ValueType;
 use serde::{Deserialize, Serialize};
 
 use super::VisionError;
-use super::manifest::Manifest;
+use super::manifest::ModelFile;
+use crate::runtime::OrtError;
 
 /// Threads for one ONNX Runtime session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,43 +24,42 @@ impl Default for ThreadSettings {
     }
 }
 
-/// Opens `manifest`'s model with ort; the caller passes the loaded runtime environment.
+/// Opens `model` with ort; the caller passes the loaded runtime environment.
 pub fn open_session(
     env: &ort::environment::Environment,
-    manifest: &Manifest,
+    model: &ModelFile,
     threads: ThreadSettings,
 ) -> Result<Session, VisionError> {
-    let path = manifest.model_path();
+    let path = &model.path;
     if !path.is_file() {
-        return Err(VisionError::Model { path, reason: "file not found".into() });
+        return Err(VisionError::ModelNotFound { path: path.clone(), manifest: model.manifest.clone() });
     }
-    check_sha256(manifest, &path)?;
-    let model_err = |reason: String| VisionError::Model { path: path.clone(), reason };
-    let builder = Session::builder(env).map_err(|e| model_err(e.to_string()))?;
-    let builder =
-        builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| model_err(e.to_string()))?;
-    let builder = builder.with_intra_threads(threads.intra_threads).map_err(|e| model_err(e.to_string()))?;
-    let mut builder = builder.with_intra_op_spinning(threads.spinning).map_err(|e| model_err(e.to_string()))?;
-    builder.commit_from_file(&path).map_err(|e| model_err(first_line(&e.to_string())))
+    check_sha256(model)?;
+    let model_err = |source: OrtError| VisionError::Model { path: path.clone(), source };
+    let option_err = |e: ort::Error<_>| model_err(OrtError::without_recovery(&e));
+    let builder = Session::builder(env).map_err(|e| model_err(e.into()))?;
+    let builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(option_err)?;
+    let builder = builder.with_intra_threads(threads.intra_threads).map_err(option_err)?;
+    let mut builder = builder.with_intra_op_spinning(threads.spinning).map_err(option_err)?;
+    builder.commit_from_file(path).map_err(|e| model_err(e.into()))
 }
 
 /// When the manifest names the file's sha256, the file must have it: a replaced or
 /// damaged model file is reported before ONNX Runtime tries to make sense of it.
-fn check_sha256(manifest: &Manifest, path: &Path) -> Result<(), VisionError> {
-    let Some(want) = &manifest.sha256 else { return Ok(()) };
-    let bytes = std::fs::read(path).map_err(|e| VisionError::io(path, e))?;
+fn check_sha256(model: &ModelFile) -> Result<(), VisionError> {
+    let Some(want) = &model.sha256 else { return Ok(()) };
+    let bytes = std::fs::read(&model.path).map_err(|e| VisionError::io(&model.path, e))?;
     let got = sha256_hex(&bytes);
     if got.eq_ignore_ascii_case(want.trim()) {
         return Ok(());
     }
-    Err(VisionError::Mismatch {
-        path: path.to_path_buf(),
-        manifest: manifest.path.clone(),
-        reason: format!(
+    Err(mismatch(
+        model,
+        format!(
             "its sha256 is {got}, the manifest says {want}: the file was replaced or damaged \
              (restore it, or set sha256 in the manifest to the new file's)"
         ),
-    })
+    ))
 }
 
 /// Lower-case hex sha256 of `bytes`.
@@ -70,36 +68,40 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+fn mismatch(model: &ModelFile, reason: String) -> VisionError {
+    VisionError::Mismatch { path: model.path.clone(), manifest: model.manifest.clone(), reason }
 }
 
-/// Declared dims of a named input or output; `Err` if the name is absent or not a float tensor.
-pub fn tensor_dims(session: &Session, manifest: &Manifest, name: &str, input: bool) -> Result<Vec<i64>, VisionError> {
+/// A named input or output of a session: its position in the session's list and its declared dims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outlet {
+    pub index: usize,
+    /// `-1` where dynamic.
+    pub dims: Vec<i64>,
+}
+
+/// Finds a named input or output; `Err` if the name is absent or not a float tensor.
+pub fn find_outlet(session: &Session, model: &ModelFile, name: &str, input: bool) -> Result<Outlet, VisionError> {
     let outlets = if input { session.inputs() } else { session.outputs() };
     let kind = if input { "input" } else { "output" };
-    let mismatch =
-        |reason: String| VisionError::Mismatch { path: manifest.model_path(), manifest: manifest.path.clone(), reason };
-    let Some(outlet) = outlets.iter().find(|o| o.name() == name) else {
+    let Some(index) = outlets.iter().position(|o| o.name() == name) else {
         let names: Vec<&str> = outlets.iter().map(|o| o.name()).collect();
-        return Err(mismatch(format!("no {kind} named '{name}' (the model has {names:?})")));
+        return Err(mismatch(model, format!("no {kind} named '{name}' (the model has {names:?})")));
     };
-    match outlet.dtype() {
-        ValueType::Tensor { ty: ort::value::TensorElementType::Float32, shape, .. } => Ok(shape.to_vec()),
-        other => Err(mismatch(format!("{kind} '{name}' is {other:?}, expected a float32 tensor"))),
+    match outlets[index].dtype() {
+        ValueType::Tensor { ty: ort::value::TensorElementType::Float32, shape, .. } => {
+            Ok(Outlet { index, dims: shape.to_vec() })
+        }
+        other => Err(mismatch(model, format!("{kind} '{name}' is {other:?}, expected a float32 tensor"))),
     }
 }
 
 /// Checks that a tensor's declared dims fit the expected ones (`-1` = any).
-pub fn check_dims(manifest: &Manifest, what: &str, model: &[i64], expected: &[i64]) -> Result<(), VisionError> {
-    if super::manifest::dims_compatible(model, expected) {
+pub fn check_dims(model: &ModelFile, what: &str, dims: &[i64], expected: &[i64]) -> Result<(), VisionError> {
+    if super::manifest::dims_compatible(dims, expected) {
         return Ok(());
     }
-    Err(VisionError::Mismatch {
-        path: manifest.model_path(),
-        manifest: manifest.path.clone(),
-        reason: format!("{what} has shape {model:?} but the manifest implies {expected:?}"),
-    })
+    Err(mismatch(model, format!("{what} has shape {dims:?} but the manifest implies {expected:?}")))
 }
 
 #[cfg(test)]

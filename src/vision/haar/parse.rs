@@ -20,13 +20,31 @@ pub const STAGE_THRESHOLD_EPS: f32 = 1e-5;
 /// Rectangles per Haar feature.
 pub const RECTS_PER_FEATURE: usize = 3;
 
-/// What is wrong with a cascade file. Every message names the file.
+/// What is wrong with a cascade file. Every message names the file; a variant caused by
+/// another error keeps it as its `source`, which the message does not repeat.
 #[derive(Debug, Error)]
 pub enum CascadeError {
-    #[error("{path}: cannot read cascade: {reason}")]
-    Read { path: PathBuf, reason: String },
-    #[error("{path}: not well-formed XML: {reason}")]
-    Xml { path: PathBuf, reason: String },
+    /// The OS error adds nothing to "not found", so it is not kept.
+    #[error("{path}: cannot read cascade: file not found")]
+    NotFound { path: PathBuf },
+    #[error("{path}: cannot read cascade")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not well-formed XML: not UTF-8 text")]
+    Utf8 {
+        path: PathBuf,
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    #[error("{path}: not well-formed XML")]
+    Xml {
+        path: PathBuf,
+        #[source]
+        source: roxmltree::Error,
+    },
     #[error("{path}: unsupported cascade: {reason}")]
     Unsupported { path: PathBuf, reason: String },
     #[error("{path}: bad cascade: {what}: {reason}")]
@@ -88,22 +106,18 @@ pub struct Cascade {
 impl Cascade {
     /// Reads and checks a cascade file.
     pub fn load(path: &Path) -> Result<Self, CascadeError> {
-        let bytes = std::fs::read(path).map_err(|e| CascadeError::Read {
-            path: path.to_path_buf(),
-            reason: match e.kind() {
-                std::io::ErrorKind::NotFound => "file not found".to_string(),
-                _ => e.to_string(),
-            },
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => CascadeError::NotFound { path: path.to_path_buf() },
+            _ => CascadeError::Read { path: path.to_path_buf(), source },
         })?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| CascadeError::Xml { path: path.to_path_buf(), reason: format!("not UTF-8 text: {e}") })?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|source| CascadeError::Utf8 { path: path.to_path_buf(), source })?;
         Self::parse(text, path)
     }
 
     /// Parses cascade XML; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, CascadeError> {
-        let doc =
-            Document::parse(text).map_err(|e| CascadeError::Xml { path: path.to_path_buf(), reason: e.to_string() })?;
+        let doc = Document::parse(text).map_err(|source| CascadeError::Xml { path: path.to_path_buf(), source })?;
         let p = Ctx { path };
         let storage = doc.root_element();
         let top = elements(storage).next().ok_or_else(|| p.invalid(storage.tag_name().name(), "no cascade element"))?;
