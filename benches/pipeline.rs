@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use emoji_mirror::config::Settings;
+use emoji_mirror::engine::{Engine, EngineOptions};
 use emoji_mirror::source::{SourceEvent, SourceSpec};
 use emoji_mirror::vision::{self, Face, FaceDetector};
 
@@ -43,7 +44,7 @@ fn bench(c: &mut Criterion) {
         let mut settings = Settings::default();
         settings.detector.input_max_side = side;
         settings.detector.threads.intra_threads = threads;
-        let mut det = vision::open_detector(env, &settings).expect("detector");
+        let mut det = emoji_mirror::compose::open_detector(env, &settings).expect("detector");
         group.bench_function(format!("{}x{}_threads{threads}", side, side * 3 / 4), |b| {
             b.iter(|| det.detect(black_box(&frame), &mut faces).expect("detect"))
         });
@@ -51,7 +52,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let settings = Settings::default();
-    let mut det = vision::open_detector(env, &settings).expect("detector");
+    let mut det = emoji_mirror::compose::open_detector(env, &settings).expect("detector");
     det.detect(&frame, &mut faces).expect("detect");
     assert!(faces.len() >= 4, "the sample frame has at least 4 faces, found {}", faces.len());
     // Every classifier shipped in models/ (emotion-*.toml), per face at batch 1 and 4.
@@ -69,7 +70,7 @@ fn bench(c: &mut Criterion) {
     for manifest in manifests {
         let mut s = settings.clone();
         s.classifier_manifest = manifest.clone();
-        let mut clf = vision::open_classifier(env, &s).expect("classifier");
+        let mut clf = emoji_mirror::compose::open_classifier(env, &s).expect("classifier");
         let stem = manifest.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut group = c.benchmark_group(format!("classifier/{stem}"));
         for batch in [1usize, 4] {
@@ -86,21 +87,22 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     let mut settings = Settings::default();
     settings.detector.input_max_side = settings.video_detector_side;
-    let mut det = vision::open_detector(env, &settings).expect("detector");
-    let mut clf = vision::open_classifier(env, &settings).expect("classifier");
     let frames = 90;
     group.throughput(Throughput::Elements(frames));
+    // The whole engine as `predict` runs it (models opened once per run, as the command does).
     group.bench_function("video_01_640x480_frames", |b| {
         b.iter(|| {
-            let source = SourceSpec::Video(data(VIDEO)).spawn().expect("video");
-            let summary = emoji_mirror::pipeline::run(&source, &mut det, &mut clf, Default::default(), |_| {
-                std::ops::ControlFlow::Continue(())
-            });
-            assert_eq!(summary.frames, frames);
+            let models = emoji_mirror::compose::engine_models(&settings).expect("models");
+            let source = SourceSpec::Video(data(VIDEO));
+            let engine = Engine::start(source, models, EngineOptions::offline()).expect("engine");
+            for frame in engine.frames().iter() {
+                engine.recycle(frame);
+            }
+            assert_eq!(engine.finish().frames, frames);
         })
     });
     group.finish();
-    if let Some(rss) = emoji_mirror::pipeline::peak_rss_bytes() {
+    if let Some(rss) = emoji_mirror::memory::peak_rss_bytes() {
         println!("peak RSS: {} MiB", rss / (1024 * 1024));
     }
 }

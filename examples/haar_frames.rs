@@ -56,7 +56,6 @@ fn main() -> anyhow::Result<()> {
                     break;
                 }
             }
-            SourceEvent::Failed(e) => return Err(e.into()),
             _ => {}
         }
     }

@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
             frames.push(frame);
         }
     }
-    let cascades = emoji_mirror::config::resolve_project_path(std::path::Path::new("models/haar"));
+    let cascades = emoji_mirror::compose::resolve_project_path(std::path::Path::new("models/haar"));
     for kind in [DetectorKind::HaarDefault, DetectorKind::HaarAlt, DetectorKind::HaarAlt2, DetectorKind::HaarAltTree] {
         let file = kind.cascade_file().ok_or_else(|| anyhow::anyhow!("{kind} has no cascade"))?;
         let mut det = HaarDetector::open(&cascades.join(file), HaarSettings::default())?;

@@ -1,4 +1,10 @@
-//! Settings: what the config file (`--config FILE`, TOML) and the command line set.
+//! Settings: what the settings file (TOML) holds, and how changes made in the app are
+//! written back to it.
+//!
+//! Layers (merged by `compose::resolve_settings`): defaults < settings file < command line.
+//! The file stores only what a user changed in the app: [`write_changes`] writes the values
+//! that differ between two runtime copies, so command-line values, derived values
+//! (resolved model paths, the video detector size) and runtime state are never written.
 
 use std::path::{Path, PathBuf};
 
@@ -23,10 +29,22 @@ pub const DEFAULT_CLASSIFIER_MANIFEST: &str = "models/emotion-cnn-fast.toml";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("{path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    #[error("{path}: cannot read the settings file")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: bad settings: {reason}")]
     Parse { path: PathBuf, reason: String },
+    #[error("{path}: cannot write the settings file")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("settings cannot be written as TOML: {0}")]
+    Serialize(String),
 }
 
 /// Everything a headless command needs to build its pipeline.
@@ -71,20 +89,86 @@ impl Default for Settings {
 impl Settings {
     /// Reads a settings file; fields it leaves out keep their defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.message().into() })
+        load_toml(path)
     }
 }
 
-/// A project-relative path as given if it exists from the current directory, else
-/// under the crate's own folder (so the binary works from anywhere in a checkout).
-pub fn resolve_project_path(path: &Path) -> PathBuf {
-    if path.is_absolute() || path.exists() {
-        return path.to_path_buf();
+/// Reads a TOML file into `T`; fields it leaves out keep their defaults.
+pub fn load_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.message().into() })
+}
+
+/// One changed value: its dotted key path (`tracking.confirmation.window_frames`) and value.
+pub type Change = (Vec<String>, toml::Value);
+
+/// The values that differ between `before` and `after` (both serialised to TOML), leaf by leaf.
+pub fn changed_values<T: Serialize>(before: &T, after: &T) -> Result<Vec<Change>, ConfigError> {
+    let to_value = |v: &T| toml::Value::try_from(v).map_err(|e| ConfigError::Serialize(e.to_string()));
+    let mut out = Vec::new();
+    diff_values(&mut Vec::new(), Some(&to_value(before)?), &to_value(after)?, &mut out);
+    Ok(out)
+}
+
+fn diff_values(path: &mut Vec<String>, before: Option<&toml::Value>, after: &toml::Value, out: &mut Vec<Change>) {
+    match after {
+        toml::Value::Table(table) => {
+            for (key, value) in table {
+                let old = before.and_then(|b| b.as_table()).and_then(|t| t.get(key));
+                path.push(key.clone());
+                diff_values(path, old, value, out);
+                path.pop();
+            }
+        }
+        leaf if before != Some(leaf) => out.push((path.clone(), leaf.clone())),
+        _ => {}
     }
-    let in_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    if in_crate.exists() { in_crate } else { path.to_path_buf() }
+}
+
+/// Sets the value at a dotted key path, creating the tables on the way.
+fn set_value(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    match keys {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(t) = entry {
+                set_value(t, rest, value);
+            }
+        }
+    }
+}
+
+/// Writes `changes` into the settings file at `path`, keeping everything else it holds
+/// (created when missing). Atomic: a temporary file, then a rename.
+pub fn write_changes(path: &Path, changes: &[Change]) -> Result<(), ConfigError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut table = match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .parse::<toml::Table>()
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.message().into() })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+    };
+    for (keys, value) in changes {
+        set_value(&mut table, keys, value.clone());
+    }
+    let text = toml::to_string_pretty(&table).map_err(|e| ConfigError::Serialize(e.to_string()))?;
+    let write_err = |source| ConfigError::Write { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).map_err(write_err)?;
+    std::fs::rename(&tmp, path).map_err(write_err)
 }
 
 #[cfg(test)]
@@ -106,5 +190,31 @@ mod tests {
         std::fs::write(&p, "[detector]\ninput_max_side = \"big\"\n").expect("write");
         let err = Settings::load(&p).expect_err("bad").to_string();
         assert!(err.contains("s.toml") && err.contains("bad settings"), "{err}");
+    }
+
+    #[test]
+    fn only_changed_values_are_written_and_the_rest_of_the_file_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("settings.toml");
+        std::fs::write(&p, "# mine\nvideo_detector_side = 320\n[haar]\nmin_neighbors = 4\n").expect("write");
+        let before = Settings::default();
+        let mut after = before.clone();
+        after.tracking.confirmation.window_frames = 33;
+        let changes = changed_values(&before, &after).expect("diff");
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].0, ["tracking", "confirmation", "window_frames"]);
+        write_changes(&p, &changes).expect("write");
+        let table: toml::Table = std::fs::read_to_string(&p).expect("read").parse().expect("toml");
+        assert_eq!(table.len(), 3, "{table:?}");
+        assert_eq!(table["video_detector_side"].as_integer(), Some(320));
+        assert_eq!(table["haar"]["min_neighbors"].as_integer(), Some(4));
+        assert_eq!(table["tracking"]["confirmation"]["window_frames"].as_integer(), Some(33));
+        // Nothing changed: nothing is written (the file is not even touched).
+        let modified = std::fs::metadata(&p).and_then(|m| m.modified()).expect("mtime");
+        write_changes(&p, &changed_values(&after, &after.clone()).expect("diff")).expect("no-op");
+        assert_eq!(std::fs::metadata(&p).and_then(|m| m.modified()).expect("mtime"), modified);
+        let loaded = Settings::load(&p).expect("load");
+        assert_eq!(loaded.tracking.confirmation.window_frames, 33);
+        assert_eq!(loaded.video_detector_side, 320);
     }
 }

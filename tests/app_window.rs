@@ -20,23 +20,30 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// Runs the app under a virtual display until it saves `name`.png; returns (screenshot, report).
+/// It reads and writes a fresh settings file of its own.
 fn run_app(name: &str, args: &[&str]) -> (RgbImage, Value) {
+    let config = screenshot_dir().join(format!("{name}-settings.toml"));
+    let _ = std::fs::remove_file(&config);
+    run_app_with_config(name, args, &config)
+}
+
+/// Runs the app with `config` as its settings file (left as the test made it).
+fn run_app_with_config(name: &str, args: &[&str], config: &Path) -> (RgbImage, Value) {
     let png = screenshot_dir().join(format!("{name}.png"));
     let json = png.with_extension("json");
     let _ = std::fs::remove_file(&png);
     let _ = std::fs::remove_file(&json);
-    let config = screenshot_dir().join(format!("{name}-settings.toml"));
-    let _ = std::fs::remove_file(&config);
     let out = Command::new("timeout")
         .arg("300")
         .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
         .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
         .args(args)
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .arg("--screenshot")
         .arg(&png)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CONFIG_HOME", common::empty_config_home())
         .output()
         .expect("xvfb-run (scripts/setup.sh installs it)");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -103,7 +110,7 @@ fn detected_faces(frame: &RgbImage) -> Vec<[f32; 4]> {
     let env = common::ort_env();
     let mut settings = common::settings();
     settings.detector.input_max_side = settings.video_detector_side;
-    let mut det = vision::open_detector(env, &settings).expect("detector");
+    let mut det = emoji_mirror::compose::open_detector(env, &settings).expect("detector");
     let mut faces = Vec::new();
     det.detect(frame, &mut faces).expect("detect");
     faces
@@ -249,6 +256,7 @@ fn app_error_line(args: &[&str]) -> String {
         .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CONFIG_HOME", common::empty_config_home())
         .output()
         .expect("xvfb-run");
     assert!(!out.status.success());
@@ -310,4 +318,82 @@ fn an_emoji_dir_without_every_class_is_a_clear_error() {
     write_magenta_pictures(dir.path(), labels.iter().filter(|l| *l != "sad"));
     let line = app_error_line(&args);
     assert!(line.contains("sad.png") && line.contains("not a readable picture"), "{line}");
+}
+
+/// (track id, confirmed label) of every face of every JSON line, by frame index.
+fn tracks_by_frame(jsonl: &str) -> std::collections::BTreeMap<u64, Vec<(u64, String)>> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .map(|v| {
+            let faces = v["faces"]
+                .as_array()
+                .expect("faces")
+                .iter()
+                .map(|f| (f["track"].as_u64().expect("track id"), f["confirmed"].as_str().unwrap_or("-").to_string()))
+                .collect();
+            (v["frame"].as_u64().expect("frame"), faces)
+        })
+        .collect()
+}
+
+#[test]
+fn the_window_shows_exactly_what_predict_track_reports() {
+    let video = common::data("openmpf-samples/video_01.mp4");
+    let video = video.to_str().expect("utf8");
+    let record = screenshot_dir().join("recorded-tracks.jsonl");
+    let _ = std::fs::remove_file(&record);
+    let (_, report) = run_app(
+        "every-frame",
+        &[
+            "--video",
+            video,
+            "--every-frame",
+            "--record-tracks",
+            record.to_str().expect("utf8"),
+            "--exit-after-frames",
+            "40",
+        ],
+    );
+    assert_eq!(report["source_kind"], "video");
+    assert!(report["source_fps"].as_f64().expect("source fps") > 0.0, "{report}");
+    let recorded = tracks_by_frame(&std::fs::read_to_string(&record).expect("recorded tracks"));
+    let predicted = common::run(&["predict", "--video", video, "--track", "--json"]);
+    assert!(predicted.status.success(), "{}", common::stderr(&predicted));
+    let predicted = tracks_by_frame(&common::stdout(&predicted));
+    // Every frame, in order, from the first.
+    let indices: Vec<u64> = recorded.keys().copied().collect();
+    assert!(indices.len() >= 20, "only {} frames recorded", indices.len());
+    assert_eq!(indices, (0..indices.len() as u64).collect::<Vec<_>>(), "every frame is analysed");
+    let mut faces = 0;
+    for (frame, tracks) in &recorded {
+        assert_eq!(Some(tracks), predicted.get(frame), "frame {frame}: the app and predict --track differ");
+        faces += tracks.len();
+    }
+    assert!(faces >= 3 * recorded.len(), "the multi-face video has several people per frame ({faces})");
+}
+
+#[test]
+fn command_line_values_are_not_written_to_the_settings_file() {
+    let video = common::data("crema-d/mp4/1001_DFA_NEU_XX.mp4");
+    let config = screenshot_dir().join("det-size-settings.toml");
+    let mine = "# my exhibit\n[tracking.confirmation]\nwindow_frames = 25\n";
+    std::fs::write(&config, mine).expect("settings file");
+    run_app_with_config(
+        "det-size",
+        &[
+            "--video",
+            video.to_str().expect("utf8"),
+            "--det-size",
+            "320",
+            "--layout",
+            "three-pane",
+            "--press",
+            " ",
+            "--exit-after-frames",
+            "10",
+        ],
+        &config,
+    );
+    assert_eq!(std::fs::read_to_string(&config).expect("settings"), mine, "the file is unchanged");
 }

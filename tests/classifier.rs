@@ -3,13 +3,13 @@
 
 mod common;
 
-use emoji_mirror::vision::manifest::Manifest;
+use emoji_mirror::vision::manifest::ClassifierManifest;
 use emoji_mirror::vision::onnx::ThreadSettings;
 use emoji_mirror::vision::{BBox, EmotionClassifier, Face, LANDMARKS};
 use image::{Rgb, RgbImage};
 
 fn colour8() -> EmotionClassifier {
-    let manifest = Manifest::load(&common::project("tests/fixtures/rgb8/colour8.toml")).expect("manifest");
+    let manifest = ClassifierManifest::load(&common::project("tests/fixtures/rgb8/colour8.toml")).expect("manifest");
     EmotionClassifier::new(common::ort_env(), manifest, ThreadSettings::default()).expect("colour8 model")
 }
 
@@ -86,8 +86,8 @@ fn the_emotion_model_reads_a_happy_face_as_happy() {
     // Real frame of the CREMA-D actor smiling; the face box from the detector.
     let env = common::ort_env();
     let settings = common::settings();
-    let mut det = emoji_mirror::vision::open_detector(env, &settings).expect("detector");
-    let mut clf = emoji_mirror::vision::open_classifier(env, &settings).expect("classifier");
+    let mut det = emoji_mirror::compose::open_detector(env, &settings).expect("detector");
+    let mut clf = emoji_mirror::compose::open_classifier(env, &settings).expect("classifier");
     let spec = emoji_mirror::source::SourceSpec::Video(common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4"));
     let source = spec.spawn().expect("video");
     let mut faces = Vec::new();

@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use emoji_mirror::vision::{self, FaceDetector};
+use emoji_mirror::vision::FaceDetector;
 use image::{GrayImage, Rgb, RgbImage};
 
 /// Builds a 20 s clip from the real CREMA-D clips (the 12.6 s sequence, then single
@@ -85,7 +85,7 @@ fn a_twenty_second_video_gives_twenty_centred_48px_crops() {
     let env = common::ort_env();
     let mut settings = common::settings();
     settings.detector.input_max_side = 384;
-    let mut det = vision::open_detector(env, &settings).expect("detector");
+    let mut det = emoji_mirror::compose::open_detector(env, &settings).expect("detector");
     for (i, c) in crops.iter().enumerate() {
         assert_eq!(c.dimensions(), (48, 48), "crop {i}");
         assert!(face_is_centred(&mut det, c), "crop {i} has no face at its centre");

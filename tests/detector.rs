@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use emoji_mirror::source::images::load_rgb;
-use emoji_mirror::vision::{self, BBox, Face, FaceDetector};
+use emoji_mirror::vision::{BBox, Face, FaceDetector};
 
 /// IoU at which a detection counts as finding an annotated face.
 const MATCH_IOU: f32 = 0.5;
@@ -54,7 +54,7 @@ fn match_faces(truth: &[BBox], found: &[Face]) -> (usize, usize) {
 #[test]
 fn centerface_finds_the_annotated_dlib_faces_and_nothing_on_dogs() {
     let env = common::ort_env();
-    let mut detector = vision::open_detector(env, &common::settings()).expect("detector");
+    let mut detector = emoji_mirror::compose::open_detector(env, &common::settings()).expect("detector");
     let mut faces = Vec::new();
     let (mut total, mut matched, mut false_pos) = (0, 0, 0);
     for a in annotations() {
@@ -78,7 +78,7 @@ fn centerface_finds_the_annotated_dlib_faces_and_nothing_on_dogs() {
 #[test]
 fn landmarks_lie_inside_their_boxes_and_eyes_above_mouth() {
     let env = common::ort_env();
-    let mut detector = vision::open_detector(env, &common::settings()).expect("detector");
+    let mut detector = emoji_mirror::compose::open_detector(env, &common::settings()).expect("detector");
     let img = load_rgb(&common::data("openmpf-samples/meds-aa-S001-01.jpg")).expect("mugshot");
     let mut faces = Vec::new();
     detector.detect(&img, &mut faces).expect("detect");
@@ -98,7 +98,7 @@ fn smaller_detector_input_still_finds_a_large_face() {
     let env = common::ort_env();
     let mut settings = common::settings();
     settings.detector.input_max_side = 320;
-    let mut detector = vision::open_detector(env, &settings).expect("detector");
+    let mut detector = emoji_mirror::compose::open_detector(env, &settings).expect("detector");
     let img = load_rgb(&common::data("openmpf-samples/meds-af-S419-01.jpg")).expect("mugshot");
     let mut faces = Vec::new();
     detector.detect(&img, &mut faces).expect("detect");

@@ -3,33 +3,31 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
 
-use emoji_mirror::pipeline;
+use emoji_mirror::compose;
+use emoji_mirror::engine::{Engine, EngineOptions};
 use emoji_mirror::report::stability::StabilityMeter;
 use emoji_mirror::source::SourceSpec;
-use emoji_mirror::tracking::Tracker;
-use emoji_mirror::vision;
 
 fn track_video(rel: &str, detect_every: u32) -> (StabilityMeter, BTreeSet<u64>) {
-    let env = common::ort_env();
     let mut settings = common::settings();
     settings.detector.input_max_side = settings.video_detector_side;
-    let mut det = vision::open_detector(env, &settings).expect("detector");
-    let mut clf = vision::open_classifier(env, &settings).expect("classifier");
-    let mut tracker = Tracker::new(settings.tracking.clone(), clf.labels());
-    let source = SourceSpec::Video(common::data(rel)).spawn().expect("video");
+    let models = compose::engine_models(&settings).expect("models");
+    let options = EngineOptions { detect_every, ..EngineOptions::offline() };
+    let engine = Engine::start(SourceSpec::Video(common::data(rel)), models, options).expect("engine");
     let mut meter = StabilityMeter::default();
     let mut ids = BTreeSet::new();
-    let options = pipeline::Options { tracker: Some(&mut tracker), detect_every };
-    let summary = pipeline::run(&source, &mut det, &mut clf, options, |a| {
-        let t = a.tracker.expect("tracking");
-        assert_eq!(a.faces.len(), t.tracks().len(), "one classified face per track");
-        ids.extend(t.tracks().iter().map(|tr| tr.id));
-        meter.observe(a.frame.index, a.frame.time.seconds(), t);
-        ControlFlow::Continue(())
-    });
-    assert!(summary.failed.is_none() && summary.frames > 0);
+    for frame in engine.frames().iter() {
+        let tracks = &frame.tracks.tracks;
+        // Every face classified belongs to exactly one track, and no coasting track is classified.
+        assert_eq!(tracks.iter().filter(|t| t.observed_row.is_some()).count(), frame.faces.len());
+        assert!(tracks.iter().all(|t| t.observed_row.is_none() || t.misses == 0), "frame {}", frame.index);
+        ids.extend(tracks.iter().map(|tr| tr.id));
+        meter.observe(frame.index, frame.time.seconds(), &frame.tracks);
+        engine.recycle(frame);
+    }
+    let summary = engine.finish();
+    assert!(summary.frames > 0 && summary.skipped == 0, "{summary:?}");
     (meter, ids)
 }
 

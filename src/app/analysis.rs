@@ -1,371 +1,117 @@
-//! The analysis worker: a plain thread that reads the source, detects and classifies,
-//! and hands the newest result to the app through a bounded channel.
+//! The app's end of the analysis engine ([`crate::engine`]): it starts the engine with the
+//! app's options and holds it as a resource; one system drains it (`video.rs`).
 //!
-//! Video files are paced to real time (frames that fall behind are skipped, like a
-//! live camera) and loop; a missing camera is reported and retried.
+//! Live views take only the newest analysed frame and play a video at its own speed;
+//! `--every-frame` takes every frame of a video, unpaced (the window then shows exactly
+//! what `predict --track` reports). Videos and folders loop, a missing camera is retried.
 
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use image::RgbImage;
 
+use super::AppError;
+use crate::compose;
 use crate::config::Settings;
-use crate::source::{SourceEvent, SourceHandle, SourceSpec};
-use crate::vision::{self, EmotionClassifier, Face, FaceDetector};
+use crate::engine::{AnalysedFrame, Delivery, Engine, EngineCommand, EngineEvent, EngineOptions, FrameTap, Pacing};
+use crate::logs::error_chain;
+use crate::source::SourceSpec;
 
-/// How long to wait before trying a missing source again.
-const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
-/// Results buffered for the app: just the newest.
-const RESULT_SLOTS: usize = 1;
-/// Recycled result buffers kept by the worker.
-const RECYCLE_SLOTS: usize = 4;
-
-/// One analysed frame.
-#[derive(Debug, Default)]
-pub struct Analysis {
-    pub image: RgbImage,
-    pub index: u64,
-    /// Seconds on the source's clock (media or wall time).
-    pub time_s: f64,
-    /// When the worker received the frame from the source.
-    pub captured_at: Option<Instant>,
-    pub detections: Vec<Face>,
-    /// `detections.len() * labels.len()` probabilities.
-    pub probabilities: Vec<f32>,
-    /// Detection + classification time for this frame.
-    pub inference_ms: f32,
-    /// Frames the source delivered per second (before any dropping).
-    pub source_fps: f32,
+/// How the app runs the engine.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnalysisOptions {
+    /// Every frame of a video, unpaced, played once (not the newest at real time, looping).
+    pub every_frame: bool,
+    /// One JSON line per analysed frame (the schema of `predict --track --json`).
+    pub record_tracks: Option<PathBuf>,
 }
 
-/// What the worker reports besides frames.
-#[derive(Debug, Clone)]
-pub enum WorkerStatus {
-    Running {
-        labels: Vec<String>,
-        detector: String,
-    },
-    /// The source or a model cannot be opened; the message says what to do.
-    Unavailable(String),
-    /// A live source went away (it is being retried).
-    Lost(String),
-}
-
-/// Requests from the app to the worker.
-#[derive(Debug, Clone)]
-pub enum WorkerCommand {
-    /// New pipeline settings: the detector is reopened when its settings changed.
-    Settings(Box<Settings>),
-    Pause(bool),
-}
-
-/// The app's end of the worker. Dropping it stops and joins the thread.
+/// The running engine, or why there is none (shown in the window instead of a picture).
 #[derive(Resource)]
 pub struct AnalysisWorker {
-    pub results: Receiver<Analysis>,
-    pub status: Receiver<WorkerStatus>,
-    recycle: Sender<Analysis>,
-    commands: Sender<WorkerCommand>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    pub engine: Option<Engine>,
+    pub startup_problem: Option<String>,
 }
 
 impl AnalysisWorker {
-    pub fn start(source: SourceSpec, settings: Settings) -> anyhow::Result<Self> {
-        let (results_tx, results_rx) = bounded(RESULT_SLOTS);
-        let (status_tx, status_rx) = bounded(16);
-        let (recycle_tx, recycle_rx) = bounded(RECYCLE_SLOTS);
-        let (commands_tx, commands_rx) = bounded(16);
-        let thread = std::thread::Builder::new().name("analysis".into()).spawn(move || {
-            let mut w = Worker {
-                source_spec: source,
-                settings,
-                results: results_tx,
-                status: status_tx,
-                recycle: recycle_rx,
-                commands: commands_rx,
-                paused: false,
-            };
-            w.run();
-        })?;
-        Ok(Self {
-            results: results_rx,
-            status: status_rx,
-            recycle: recycle_tx,
-            commands: commands_tx,
-            thread: Some(thread),
+    /// Starts the engine; a missing model or runtime becomes a message, not an error.
+    pub fn start(source: SourceSpec, settings: &Settings, options: &AnalysisOptions) -> Result<Self, AppError> {
+        let tap = match &options.record_tracks {
+            Some(path) => Some(track_recorder(path)?),
+            None => None,
+        };
+        let engine_options = EngineOptions {
+            delivery: if options.every_frame { Delivery::EveryFrame } else { Delivery::NewestOnly },
+            pacing: if options.every_frame { Pacing::AsFastAsPossible } else { Pacing::RealTime },
+            detect_every: 1,
+            repeat: !(options.every_frame && source.is_video()),
+            tap,
+        };
+        let started = compose::engine_models(settings)
+            .map_err(|e| error_chain(&e))
+            .and_then(|models| Engine::start(source, models, engine_options).map_err(|e| error_chain(&e)));
+        Ok(match started {
+            Ok(engine) => Self { engine: Some(engine), startup_problem: None },
+            Err(problem) => {
+                error!("{problem}");
+                Self { engine: None, startup_problem: Some(problem) }
+            }
         })
     }
 
-    /// Gives a result's buffers back for reuse.
-    pub fn recycle(&self, a: Analysis) {
-        let _ = self.recycle.try_send(a);
+    pub fn send(&self, command: EngineCommand) {
+        if let Some(e) = &self.engine {
+            e.send(command);
+        }
     }
 
-    pub fn send(&self, c: WorkerCommand) {
-        let _ = self.commands.try_send(c);
+    /// The newest analysed frame, if one arrived (older ones are recycled).
+    pub fn newest(&self) -> Option<AnalysedFrame> {
+        let engine = self.engine.as_ref()?;
+        let mut newest = None;
+        for frame in engine.frames().try_iter() {
+            if let Some(old) = newest.replace(frame) {
+                engine.recycle(old);
+            }
+        }
+        newest
+    }
+
+    pub fn recycle(&self, frame: AnalysedFrame) {
+        if let Some(e) = &self.engine {
+            e.recycle(frame);
+        }
+    }
+
+    /// Status events since the last call.
+    pub fn events(&self) -> impl Iterator<Item = EngineEvent> + '_ {
+        self.engine.iter().flat_map(|e| e.events().try_iter())
+    }
+
+    /// The classifier's labels (empty without an engine).
+    pub fn labels(&self) -> &[String] {
+        self.engine.as_ref().map_or(&[], |e| &e.labels()[..])
+    }
+
+    pub fn detector_name(&self) -> &str {
+        self.engine.as_ref().map_or("", |e| e.detector_name())
     }
 }
 
-impl Drop for AnalysisWorker {
-    fn drop(&mut self) {
-        // Disconnecting the command channel tells the worker to stop.
-        let (dead, _) = bounded(1);
-        self.commands = dead;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+/// A tap that writes every analysed frame as one JSON line to `path`.
+fn track_recorder(path: &Path) -> Result<FrameTap, AppError> {
+    let file = std::fs::File::create(path).map_err(|source| AppError::Record { path: path.to_path_buf(), source })?;
+    let mut out = std::io::BufWriter::new(file);
+    let path = path.to_path_buf();
+    let mut failed = false;
+    Ok(Box::new(move |frame: &AnalysedFrame| {
+        if failed {
+            return;
         }
-    }
-}
-
-struct Worker {
-    source_spec: SourceSpec,
-    settings: Settings,
-    results: Sender<Analysis>,
-    status: Sender<WorkerStatus>,
-    recycle: Receiver<Analysis>,
-    commands: Receiver<WorkerCommand>,
-    paused: bool,
-}
-
-enum Flow {
-    Continue,
-    Stop,
-}
-
-impl Worker {
-    /// Handles pending commands; `Stop` when the app is gone.
-    fn poll_commands(&mut self, detector: &mut Option<Box<dyn FaceDetector>>) -> Flow {
-        loop {
-            match self.commands.try_recv() {
-                Ok(WorkerCommand::Pause(p)) => self.paused = p,
-                Ok(WorkerCommand::Settings(s)) => {
-                    let reopen = s.detector != self.settings.detector
-                        || s.detector_manifest != self.settings.detector_manifest
-                        || s.detector_kind != self.settings.detector_kind
-                        || s.haar != self.settings.haar;
-                    self.settings = *s;
-                    if reopen {
-                        *detector = None;
-                    }
-                }
-                Err(crossbeam_channel::TryRecvError::Empty) => return Flow::Continue,
-                Err(crossbeam_channel::TryRecvError::Disconnected) => return Flow::Stop,
-            }
+        let written = crate::report::json::write_frame_json(&mut out, frame, true).and_then(|()| out.flush());
+        if let Err(e) = written {
+            error!("{}: cannot record tracks: {e}", path.display());
+            failed = true;
         }
-    }
-
-    fn sleep(&mut self, d: Duration, detector: &mut Option<Box<dyn FaceDetector>>) -> Flow {
-        let end = Instant::now() + d;
-        while Instant::now() < end {
-            if let Flow::Stop = self.poll_commands(detector) {
-                return Flow::Stop;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Flow::Continue
-    }
-
-    fn run(&mut self) {
-        let env = match crate::runtime::environment(self.settings.ort_lib.as_deref()) {
-            Ok(env) => env,
-            Err(e) => {
-                let _ = self.status.send(WorkerStatus::Unavailable(e.to_string()));
-                return self.idle();
-            }
-        };
-        let mut classifier = match vision::open_classifier(env, &self.settings) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = self.status.send(WorkerStatus::Unavailable(e.to_string()));
-                return self.idle();
-            }
-        };
-        let mut detector: Option<Box<dyn FaceDetector>> = None;
-        loop {
-            if let Flow::Stop = self.poll_commands(&mut detector) {
-                return;
-            }
-            let source = match self.source_spec.spawn() {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = self.status.try_send(WorkerStatus::Unavailable(e.to_string()));
-                    if let Flow::Stop = self.sleep(REOPEN_INTERVAL, &mut detector) {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            if let Flow::Stop = self.play(env, &source, &mut detector, &mut classifier) {
-                return;
-            }
-            // A single image stays on screen; videos and folders loop.
-            if matches!(self.source_spec, SourceSpec::Image(_)) {
-                return self.idle();
-            }
-        }
-    }
-
-    /// Opens the detector named by the settings and reports it; false on failure (reported).
-    fn open_detector(
-        &mut self,
-        env: &'static ort::environment::Environment,
-        detector: &mut Option<Box<dyn FaceDetector>>,
-        classifier: &EmotionClassifier,
-    ) -> bool {
-        match vision::open_face_detector(env, &self.settings) {
-            Ok(d) => {
-                let _ = self.status.try_send(WorkerStatus::Running {
-                    labels: classifier.labels().to_vec(),
-                    detector: d.name().to_string(),
-                });
-                *detector = Some(d);
-                true
-            }
-            Err(e) => {
-                let _ = self.status.try_send(WorkerStatus::Unavailable(e.to_string()));
-                false
-            }
-        }
-    }
-
-    /// Waits for the app to go away (nothing more to analyse).
-    fn idle(&mut self) {
-        while self.commands.recv().is_ok() {}
-    }
-
-    fn play(
-        &mut self,
-        env: &'static ort::environment::Environment,
-        source: &SourceHandle,
-        detector: &mut Option<Box<dyn FaceDetector>>,
-        classifier: &mut EmotionClassifier,
-    ) -> Flow {
-        if detector.is_none() {
-            self.open_detector(env, detector, classifier);
-        }
-        let pace = self.source_spec.is_video();
-        let mut clock: Option<(Instant, f64)> = None;
-        let mut rate = RateMeter::default();
-        let mut spare: Option<Analysis> = None;
-        loop {
-            if let Flow::Stop = self.poll_commands(detector) {
-                return Flow::Stop;
-            }
-            let event = match source.events().recv_timeout(Duration::from_millis(100)) {
-                Ok(e) => e,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Flow::Continue,
-            };
-            let frame = match event {
-                SourceEvent::Frame(f) => f,
-                SourceEvent::Skipped { what, reason } => {
-                    warn!("skipped {what}: {reason}");
-                    continue;
-                }
-                SourceEvent::Failed(e) => {
-                    let _ = self.status.try_send(WorkerStatus::Unavailable(e.to_string()));
-                    return Flow::Continue;
-                }
-                SourceEvent::Lost { reason } => {
-                    let _ = self.status.try_send(WorkerStatus::Lost(reason));
-                    continue;
-                }
-                SourceEvent::Restored { .. } => continue,
-            };
-            let captured_at = Instant::now();
-            let source_fps = rate.tick(captured_at);
-            let t = frame.time.seconds();
-            if pace {
-                let (start, t0) = *clock.get_or_insert((captured_at, t));
-                let due = start + Duration::from_secs_f64((t - t0).max(0.0));
-                let now = Instant::now();
-                if now + Duration::from_millis(40) < due {
-                    std::thread::sleep(due - now);
-                } else if now > due + Duration::from_millis(50) {
-                    // Behind real time: skip this frame, as a live camera would.
-                    source.recycle(frame.image);
-                    continue;
-                }
-            }
-            if self.paused {
-                source.recycle(frame.image);
-                continue;
-            }
-            if detector.is_none() && !self.open_detector(env, detector, classifier) {
-                source.recycle(frame.image);
-                if let Flow::Stop = self.sleep(REOPEN_INTERVAL, detector) {
-                    return Flow::Stop;
-                }
-                continue;
-            }
-            let Some(det) = detector.as_mut() else { continue };
-            let mut out = spare.take().or_else(|| self.recycle.try_recv().ok()).unwrap_or_default();
-            let started = Instant::now();
-            if let Err(e) = det.detect(&frame.image, &mut out.detections) {
-                warn!("frame {}: {e}", frame.index);
-                out.detections.clear();
-            }
-            if let Err(e) = classifier.classify_faces(&frame.image, &out.detections, &mut out.probabilities) {
-                warn!("frame {}: {e}", frame.index);
-                out.detections.clear();
-                out.probabilities.clear();
-            }
-            out.inference_ms = started.elapsed().as_secs_f32() * 1000.0;
-            out.source_fps = source_fps;
-            out.index = frame.index;
-            out.time_s = t;
-            out.captured_at = Some(captured_at);
-            let old = std::mem::replace(&mut out.image, frame.image);
-            if old.width() > 0 {
-                source.recycle(old);
-            }
-            match self.results.try_send(out) {
-                Ok(()) => {}
-                // The app has not taken the previous result yet: this one is dropped and its
-                // buffers reused (the app always shows the newest result it can get).
-                Err(TrySendError::Full(back)) => spare = Some(back),
-                Err(TrySendError::Disconnected(_)) => return Flow::Stop,
-            }
-        }
-    }
-}
-
-/// Frames per second over a sliding second.
-#[derive(Debug, Default, Clone)]
-pub struct RateMeter {
-    window_start: Option<Instant>,
-    count: u32,
-    rate: f32,
-}
-
-impl RateMeter {
-    /// Counts one event at `now` and returns the current rate.
-    pub fn tick(&mut self, now: Instant) -> f32 {
-        let start = *self.window_start.get_or_insert(now);
-        self.count += 1;
-        let elapsed = now.duration_since(start).as_secs_f32();
-        if elapsed >= 1.0 {
-            self.rate = self.count as f32 / elapsed;
-            self.count = 0;
-            self.window_start = Some(now);
-        }
-        self.rate
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_meter_counts_per_second() {
-        let mut m = RateMeter::default();
-        let t0 = Instant::now();
-        for k in 0..=30 {
-            m.tick(t0 + Duration::from_millis(k * 1000 / 30));
-        }
-        let r = m.tick(t0 + Duration::from_millis(1040));
-        assert!((r - 31.0).abs() < 2.5, "{r}");
-    }
+    }))
 }

@@ -116,6 +116,9 @@ struct ShotReport {
     help_panel: Option<[f32; 4]>,
     /// The detector the worker runs (as it last reported).
     detector: String,
+    /// What the source is ("camera", "video", "images") and the frames per second it delivers.
+    source_kind: &'static str,
+    source_fps: f32,
     /// The message shown instead of a picture, if any.
     problem: Option<String>,
 }
@@ -134,6 +137,7 @@ fn take_screenshot(
     view: Res<ViewSettings>,
     rects: Res<UiRects>,
     status: Res<SourceStatus>,
+    stats: Res<Stats>,
     faces: Query<&FaceTrack>,
     windows: Query<&Window, With<PrimaryWindow>>,
 ) {
@@ -169,6 +173,8 @@ fn take_screenshot(
             .collect(),
         help_panel: rects.help.map(|r| [r.min.x, r.min.y, r.max.x, r.max.y]),
         detector: status.detector.clone(),
+        source_kind: stats.source_kind,
+        source_fps: stats.source_fps,
         problem: status.problem.clone(),
     };
     let json = path.with_extension("json");
@@ -211,7 +217,7 @@ fn finish_benchmark(
     *done = true;
     let secs = count.started.map_or(0.0, |s| s.elapsed().as_secs_f32()).max(1e-6);
     let mut lat = stats.latencies_ms.clone();
-    let rss = crate::pipeline::peak_rss_bytes().map_or(String::from("?"), |b| format!("{} MiB", b / (1024 * 1024)));
+    let rss = crate::memory::peak_rss_bytes().map_or(String::from("?"), |b| format!("{} MiB", b / (1024 * 1024)));
     println!(
         "render {:.1} fps over {n} frames; analysis {:.1} fps; camera-to-screen latency p50 {:.0} ms, p95 {:.0} ms; peak RSS {rss}",
         n as f32 / secs,

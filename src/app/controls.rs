@@ -4,8 +4,10 @@ use bevy::prelude::*;
 use bevy::window::{MonitorSelection, PrimaryWindow, WindowMode};
 use bevy_egui::input::EguiWantsInput;
 
-use super::analysis::{AnalysisWorker, WorkerCommand};
+use super::analysis::AnalysisWorker;
 use super::{AppSystems, LayoutMode, PipelineSettings, ViewSettings};
+use crate::compose;
+use crate::engine::EngineCommand;
 use crate::vision::DetectorKind;
 
 pub(super) fn plugin(app: &mut App) {
@@ -130,20 +132,30 @@ fn apply_hotkeys(
     }
 }
 
-/// Sends changed settings and pause state to the analysis worker.
+/// Sends changed settings and the pause state to the analysis engine.
 fn forward_settings_changes(
     settings: Res<PipelineSettings>,
     view: Res<ViewSettings>,
     worker: Option<Res<AnalysisWorker>>,
+    mut sent: Local<Option<crate::config::Settings>>,
     mut last_paused: Local<bool>,
 ) {
     let Some(worker) = worker else { return };
-    if settings.is_changed() && !settings.is_added() {
-        worker.send(WorkerCommand::Settings(Box::new(settings.0.clone())));
+    let before = sent.get_or_insert_with(|| settings.0.clone());
+    if settings.is_changed() && *before != settings.0 {
+        let new = &settings.0;
+        let detector = compose::detector_spec(new);
+        if detector != compose::detector_spec(before) {
+            worker.send(EngineCommand::Detector(detector));
+        }
+        if new.tracking != before.tracking {
+            worker.send(EngineCommand::Tracking(new.tracking.clone()));
+        }
+        *before = new.clone();
     }
     if view.paused != *last_paused {
         *last_paused = view.paused;
-        worker.send(WorkerCommand::Pause(view.paused));
+        worker.send(EngineCommand::Pause(view.paused));
     }
 }
 

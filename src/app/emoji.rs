@@ -1,6 +1,7 @@
 //! The emoji: our WGSL shader on a quad over each face, its features following the
 //! person's smoothed probabilities every frame, with a pop when the confirmed
-//! emotion changes; or a PNG per class (`--emoji-dir`).
+//! emotion changes; or a PNG per class (`--emoji-dir`). The three-pane strip's emoji
+//! shows the confirmed class, like the label under it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,6 +29,9 @@ pub const POP_SECONDS: f32 = 0.45;
 pub const POP_SCALE: f32 = 0.25;
 /// Emoji side in the three-pane strip, logical pixels.
 pub const STRIP_EMOJI_PX: f32 = 96.0;
+/// Time constant (seconds) of the strip emoji's morph toward a newly confirmed class:
+/// ~95% there after three of them, within the pop.
+pub const STRIP_MORPH_TAU_S: f32 = 0.1;
 /// Draw order: video 0, emoji above it, debug text above that.
 const EMOJI_Z: f32 = 1.0;
 
@@ -37,7 +41,9 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Startup, (create_quad, register_emoji_pictures))
         .add_systems(
             Update,
-            (add_emoji_visuals, remove_orphan_strip_items, place_emoji, animate_emoji).chain().in_set(EmojiSet),
+            (add_emoji_visuals, remove_orphan_strip_items, place_emoji, pop_strip_emoji, animate_emoji)
+                .chain()
+                .in_set(EmojiSet),
         );
 }
 
@@ -161,6 +167,30 @@ pub fn blend_looks(labels: &[String], probabilities: &[f32]) -> Look {
     out
 }
 
+/// `a` mixed with `b`: `t` = 0 is `a`, 1 is `b`.
+pub fn mix_looks(a: Look, b: Look, t: f32) -> Look {
+    Look { shape: a.shape.lerp(b.shape, t), tears: a.tears + (b.tears - a.tears) * t, tint: a.tint.lerp(b.tint, t) }
+}
+
+/// The look the strip's emoji aims for: the confirmed class's own look, so it agrees
+/// with the label beside it (the confirmed class); until a class is confirmed (label
+/// "-") the probability mix, as on the mirror.
+pub fn strip_target_look(labels: &[String], smoothed: &[f32], confirmed: Option<usize>) -> Look {
+    match confirmed.and_then(|c| labels.get(c)) {
+        Some(label) => look_of(label),
+        None => blend_looks(labels, smoothed),
+    }
+}
+
+/// One frame of the strip's morph: `shown` (`None` on a new face's first frame, which
+/// starts at the target) moved toward `target` as an exponential approach with time
+/// constant [`STRIP_MORPH_TAU_S`] covers in `dt_s` seconds.
+pub fn approach_look(shown: Option<Look>, target: Look, dt_s: f32) -> Look {
+    let Some(shown) = shown else { return target };
+    let t = 1.0 - (-dt_s.max(0.0) / STRIP_MORPH_TAU_S).exp();
+    mix_looks(shown, target, t)
+}
+
 /// Scale factor of the pop after the confirmed emotion changed `t` seconds ago.
 pub fn pop_scale(t: f32) -> f32 {
     if !(0.0..POP_SECONDS).contains(&t) {
@@ -186,10 +216,13 @@ fn create_quad(mut commands: Commands, mut meshes: ResMut<Assets<Mesh>>) {
     commands.insert_resource(EmojiQuad(meshes.add(Rectangle::new(1.0, 1.0))));
 }
 
-/// Marks a Face entity that has its emoji; holds its material.
+/// Marks a Face entity that has its emoji; holds its material and the strip emoji's.
 #[derive(Component)]
 pub struct EmojiVisual {
+    /// The mirror's emoji (follows the smoothed probabilities).
     pub material: Handle<EmojiMaterial>,
+    /// The strip's emoji (follows the confirmed class, see [`strip_target_look`]).
+    pub strip_material: Handle<EmojiMaterial>,
 }
 
 /// The face's emoji in the three-pane strip, with its label.
@@ -207,8 +240,13 @@ fn add_emoji_visuals(
 ) {
     for face in &new_faces {
         let material = materials.add(EmojiMaterial { params: EmojiParams::default() });
+        let strip_material = materials.add(EmojiMaterial { params: EmojiParams::default() });
         let mut e = commands.entity(face);
-        e.insert((EmojiVisual { material: material.clone() }, Transform::default(), Visibility::default()));
+        e.insert((
+            EmojiVisual { material: material.clone(), strip_material: strip_material.clone() },
+            Transform::default(),
+            Visibility::default(),
+        ));
         if pictures.is_some() {
             e.insert(Sprite::default());
         } else {
@@ -220,11 +258,11 @@ fn add_emoji_visuals(
         let mut item =
             commands.spawn((Name::new("Strip emoji"), StripItem { face }, Transform::default(), Visibility::Hidden));
         item.with_children(|parent| {
-            let mut emoji = parent.spawn((StripEmojiOf(face), emoji_scale));
+            let mut emoji = parent.spawn((StripEmojiOf(face), StripLook::default(), emoji_scale));
             if pictures.is_some() {
                 emoji.insert(Sprite::default());
             } else {
-                emoji.insert((Mesh2d(quad.0.clone()), MeshMaterial2d(material)));
+                emoji.insert((Mesh2d(quad.0.clone()), MeshMaterial2d(strip_material)));
             }
             parent.spawn((
                 Text2d::new(""),
@@ -238,6 +276,11 @@ fn add_emoji_visuals(
 /// The strip's emoji of a face (child of its [`StripItem`]).
 #[derive(Component)]
 pub struct StripEmojiOf(pub Entity);
+
+/// The look the strip's emoji shows now (`None` until its first frame), morphing
+/// toward [`strip_target_look`].
+#[derive(Component, Debug, Default, Clone, Copy)]
+pub struct StripLook(pub Option<Look>);
 
 fn remove_orphan_strip_items(
     mut commands: Commands,
@@ -301,6 +344,15 @@ fn place_emoji(
     }
 }
 
+/// The strip's emoji pops with its label's change, as the mirror's does.
+fn pop_strip_emoji(faces: Query<&FaceEmotion>, mut emojis: Query<(&StripEmojiOf, &mut Transform)>) {
+    for (of, mut tf) in &mut emojis {
+        let Ok(emotion) = faces.get(of.0) else { continue };
+        let side = STRIP_EMOJI_PX * QUAD_OVER_DISK * pop_scale(emotion.since_change_s);
+        tf.scale = Vec3::new(side, side, 1.0);
+    }
+}
+
 fn animate_emoji(
     time: Res<Time>,
     status: Res<SourceStatus>,
@@ -308,7 +360,9 @@ fn animate_emoji(
     mut materials: ResMut<Assets<EmojiMaterial>>,
     mut faces: Query<(&FaceEmotion, &EmojiVisual, Option<&mut Sprite>), Without<StripEmojiOf>>,
     mut strip_sprites: Query<(&StripEmojiOf, &mut Sprite), Without<EmojiVisual>>,
+    mut strip_looks: Query<(&StripEmojiOf, &mut StripLook)>,
 ) {
+    let dt = time.delta_secs();
     if pictures.is_some() {
         for (of, mut sprite) in &mut strip_sprites {
             if let Ok((_, _, Some(face_sprite))) = faces.get(of.0)
@@ -333,13 +387,24 @@ fn animate_emoji(
         }
         let look = blend_looks(&status.labels[..n], &emotion.smoothed[..n]);
         if let Some(mut m) = materials.get_mut(&visual.material) {
-            m.params = EmojiParams {
-                shape: look.shape,
-                extra: Vec4::new(look.tears, time.elapsed_secs(), 0.0, 0.0),
-                tint: look.tint,
-            };
+            m.params = params_of(look, time.elapsed_secs());
         }
     }
+    for (of, mut shown) in &mut strip_looks {
+        let Ok((emotion, visual, _)) = faces.get(of.0) else { continue };
+        let n = emotion.classes.min(status.labels.len());
+        let target = strip_target_look(&status.labels[..n], &emotion.smoothed[..n], emotion.confirmed);
+        let look = approach_look(shown.0, target, dt);
+        shown.0 = Some(look);
+        if let Some(mut m) = materials.get_mut(&visual.strip_material) {
+            m.params = params_of(look, time.elapsed_secs());
+        }
+    }
+}
+
+/// The shader's parameters for a look at `time_s` (the tears run with time).
+fn params_of(look: Look, time_s: f32) -> EmojiParams {
+    EmojiParams { shape: look.shape, extra: Vec4::new(look.tears, time_s, 0.0, 0.0), tint: look.tint }
 }
 
 #[cfg(test)]
@@ -360,6 +425,42 @@ mod tests {
         assert!((half.shape.x - (h.shape.x + s.shape.x) / 2.0).abs() < 1e-6, "mouth is between smile and frown");
         assert!((half.tears - 0.5).abs() < 1e-6);
         assert_eq!(blend_looks(&l, &[0.0; 7]), look_of("neutral"));
+    }
+
+    #[test]
+    fn the_strip_shows_the_confirmed_class_not_the_probability_mix() {
+        let l = labels();
+        // The window confirmed Happy, but this frame's mix leans neutral: the strip's
+        // face must still smile, as its label says "Happy".
+        let leaning_neutral = [0.0, 0.0, 0.0, 0.4, 0.0, 0.0, 0.6];
+        let target = strip_target_look(&l, &leaning_neutral, Some(3));
+        assert_eq!(target, look_of("happy"));
+        assert!(blend_looks(&l, &leaning_neutral).shape.x < 0.5, "the mirror's mix is a faint smile");
+        // Nothing confirmed yet (label "-"): the mix, as on the mirror.
+        assert_eq!(strip_target_look(&l, &leaning_neutral, None), blend_looks(&l, &leaning_neutral));
+        // An index without a label (a mismatched model) falls back to the mix too.
+        assert_eq!(strip_target_look(&l, &leaning_neutral, Some(42)), blend_looks(&l, &leaning_neutral));
+    }
+
+    #[test]
+    fn the_strip_morphs_to_a_newly_confirmed_class_within_the_pop() {
+        let (sad, happy) = (look_of("sad"), look_of("happy"));
+        assert_eq!(approach_look(None, happy, 0.016), happy, "a new face starts at its target");
+        assert_eq!(approach_look(Some(sad), happy, 0.0), sad, "no time, no change");
+        // Frame by frame at 60 fps from Sad to a newly confirmed Happy.
+        let mut shown = sad;
+        let mut t = 0.0;
+        let mut curve = vec![];
+        while t < POP_SECONDS {
+            shown = approach_look(Some(shown), happy, 1.0 / 60.0);
+            curve.push(shown.shape.x);
+            t += 1.0 / 60.0;
+        }
+        assert!(curve.windows(2).all(|w| w[1] > w[0]), "the mouth turns up steadily: {curve:?}");
+        assert!(curve[0] < 0.0, "the first frame still frowns a little (a morph, not a jump)");
+        let left = (shown.shape - happy.shape).abs().max_element().max((shown.tears - happy.tears).abs());
+        assert!(left < 0.05, "Happy by the end of the pop ({left} left)");
+        assert!((mix_looks(sad, happy, 0.5).tears - 0.5).abs() < 1e-6);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Face entities: one per tracked person, spawned when they appear and despawned
-//! when they leave, carrying the track and its confirmation-window state.
+//! when they leave. The engine tracks; this system only mirrors its tracks.
 
 use bevy::prelude::*;
 
+use super::AppSystems;
 use super::video::LatestAnalysis;
-use super::{AppSystems, PipelineSettings};
-use crate::tracking::Tracker;
 use crate::vision::classifier::top_two;
 use crate::vision::{BBox, LANDMARKS};
 
@@ -13,12 +12,8 @@ use crate::vision::{BBox, LANDMARKS};
 pub const MAX_CLASSES: usize = 16;
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Update, track_faces.in_set(AppSystems::Track));
+    app.add_systems(Update, mirror_tracks.in_set(AppSystems::Track));
 }
-
-/// The tracker, as a resource; rebuilt when the tracking settings change.
-#[derive(Resource)]
-pub struct FaceTracker(pub Tracker);
 
 /// A tracked person (the Face entity).
 #[derive(Component, Debug, Clone, PartialEq)]
@@ -45,27 +40,12 @@ pub struct FaceEmotion {
     pub since_change_s: f32,
 }
 
-fn track_faces(
+fn mirror_tracks(
     mut commands: Commands,
     latest: Res<LatestAnalysis>,
-    settings: Res<PipelineSettings>,
-    status: Option<Res<super::video::SourceStatus>>,
-    tracker: Option<ResMut<FaceTracker>>,
     mut faces: Query<(Entity, &mut FaceTrack, &mut FaceEmotion)>,
     time: Res<Time>,
 ) {
-    let labels: &[String] = status.as_deref().map_or(&[], |s| &s.labels);
-    let mut tracker = match tracker {
-        Some(t) if t.0.settings == settings.0.tracking && t.0.num_classes() == labels.len() => t,
-        _ => {
-            // First frame, or the window settings changed: start a fresh tracker.
-            commands.insert_resource(FaceTracker(Tracker::new(settings.0.tracking.clone(), labels)));
-            for (e, ..) in &faces {
-                commands.entity(e).despawn();
-            }
-            return;
-        }
-    };
     let dt = time.delta_secs();
     for (_, _, mut emotion) in &mut faces {
         emotion.since_change_s += dt;
@@ -73,17 +53,15 @@ fn track_faces(
     if !latest.fresh {
         return;
     }
-    let tr = &mut tracker.0;
-    tr.update(latest.time_s, &latest.detections);
-    tr.observe_detections(latest.time_s, &latest.probabilities);
+    let tracks = &latest.tracks;
     // Despawn the faces whose track ended.
     for (e, track, _) in &faces {
-        if !tr.tracks().iter().any(|t| t.id == track.id) {
+        if !tracks.tracks.iter().any(|t| t.id == track.id) {
             commands.entity(e).despawn();
         }
     }
-    for t in tr.tracks() {
-        let values = t.smoothed.values();
+    for (i, t) in tracks.tracks.iter().enumerate() {
+        let values = tracks.smoothed(i);
         let n = values.len().min(MAX_CLASSES);
         let mut smoothed = [0.0; MAX_CLASSES];
         smoothed[..n].copy_from_slice(&values[..n]);
@@ -94,8 +72,8 @@ fn track_faces(
             landmarks_in_frame: t.face.landmarks_in_frame,
             misses: t.misses,
         };
-        let confirmed = t.confirmed();
-        let confirmed_share = confirmed.map_or(0.0, |c| t.window.share(c));
+        let confirmed = t.confirmed;
+        let confirmed_share = confirmed.and_then(|c| tracks.shares(i).get(c).copied()).unwrap_or(0.0);
         match faces.iter_mut().find(|(_, f, _)| f.id == t.id) {
             Some((_, mut f, mut emo)) => {
                 *f = track;
@@ -131,7 +109,7 @@ fn track_faces(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
+    use crate::tracking::{Tracker, TrackingSettings};
     use crate::vision::Face;
 
     fn labels() -> Vec<String> {
@@ -143,10 +121,8 @@ mod tests {
         app.add_plugins(MinimalPlugins)
             .configure_sets(Update, (AppSystems::Receive, AppSystems::Track).chain())
             .init_resource::<LatestAnalysis>()
-            .insert_resource(super::super::video::SourceStatus { labels: labels(), ..Default::default() })
-            .insert_resource(PipelineSettings(Settings::default()))
             .add_plugins(plugin);
-        app.update(); // creates the tracker
+        app.update();
         app
     }
 
@@ -158,21 +134,21 @@ mod tests {
         }
     }
 
-    fn feed(app: &mut App, frame: u64, faces: &[Face], class: usize) {
-        {
-            let mut latest = app.world_mut().resource_mut::<LatestAnalysis>();
-            latest.fresh = true;
-            latest.index = frame;
-            latest.time_s = frame as f64 / 30.0;
-            latest.detections.clear();
-            latest.detections.extend_from_slice(faces);
-            latest.probabilities.clear();
-            for _ in faces {
-                let mut p = [0.01f32; 7];
-                p[class] = 0.94;
-                latest.probabilities.extend_from_slice(&p);
-            }
-        }
+    /// Runs the tracker as the engine does and hands its tracks to the app.
+    fn feed(app: &mut App, tracker: &mut Tracker, frame: u64, dets: &[Face], class: usize) {
+        let t = frame as f64 / 30.0;
+        let mut faces = Vec::new();
+        tracker.step(t, Some(dets));
+        tracker.select_faces(Some(dets), &mut faces);
+        let mut p = [0.01f32; 7];
+        p[class] = 0.94;
+        let probs: Vec<f32> = faces.iter().flat_map(|_| p).collect();
+        tracker.observe(t, &probs);
+        let mut latest = app.world_mut().resource_mut::<LatestAnalysis>();
+        latest.fresh = true;
+        latest.index = frame;
+        latest.time_s = t;
+        tracker.snapshot_into(&mut latest.tracks);
         app.update();
     }
 
@@ -182,24 +158,26 @@ mod tests {
     }
 
     #[test]
-    fn fake_detections_spawn_faces_that_confirm_and_despawn_after_leaving() {
+    fn tracks_spawn_faces_that_confirm_and_despawn_after_leaving() {
         let mut app = app();
-        feed(&mut app, 0, &[face(100.0), face(400.0)], 3);
+        let mut tr = Tracker::new(TrackingSettings::default(), &labels());
+        feed(&mut app, &mut tr, 0, &[face(100.0), face(400.0)], 3);
         assert_eq!(face_count(&mut app), 2, "one Face entity per person");
         for k in 1..20 {
-            feed(&mut app, k, &[face(100.0 + k as f32), face(400.0 - k as f32)], 3);
+            feed(&mut app, &mut tr, k, &[face(100.0 + k as f32), face(400.0 - k as f32)], 3);
         }
         assert_eq!(face_count(&mut app), 2, "still the same two people");
         let mut q = app.world_mut().query::<&FaceEmotion>();
-        let confirmed: Vec<Option<usize>> = q.iter(app.world()).map(|e| e.confirmed).collect();
-        assert_eq!(confirmed, vec![Some(3), Some(3)], "the window confirms Happy");
+        let emotions: Vec<(Option<usize>, f32)> =
+            q.iter(app.world()).map(|e| (e.confirmed, e.confirmed_share)).collect();
+        assert_eq!(emotions, vec![(Some(3), 1.0), (Some(3), 1.0)], "the window confirms Happy, all of it");
         // One person leaves; after the miss tolerance their entity goes.
         for k in 20..30 {
-            feed(&mut app, k, &[face(120.0)], 3);
+            feed(&mut app, &mut tr, k, &[face(120.0)], 3);
         }
         assert_eq!(face_count(&mut app), 1);
         for k in 30..40 {
-            feed(&mut app, k, &[], 3);
+            feed(&mut app, &mut tr, k, &[], 3);
         }
         assert_eq!(face_count(&mut app), 0, "everyone left");
     }

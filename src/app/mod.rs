@@ -11,8 +11,9 @@
 //! | l     | layout: mirror / three panes             |
 //! | space | pause                                    |
 //!
-//! Capture and inference run on plain threads ([`analysis`]) behind bounded
-//! channels; the ECS only drains the newest result each frame.
+//! Capture, detection, classification and tracking run on the analysis engine's plain
+//! threads ([`crate::engine`], started by [`analysis`]) behind bounded channels; the ECS
+//! only drains the newest result each frame and mirrors its tracks into Face entities.
 
 pub mod analysis;
 pub mod capture;
@@ -29,9 +30,29 @@ use std::path::PathBuf;
 use bevy::prelude::*;
 use bevy::winit::{UpdateMode, WinitSettings};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::source::SourceSpec;
+
+/// Errors that stop the app before or while it runs (each one line naming the problem).
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Vision(#[from] crate::vision::VisionError),
+    #[error("{0}")]
+    EmojiDir(String),
+    #[error("{path}: cannot record tracks")]
+    Record {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the app stopped with error code {0}")]
+    Exit(u8),
+}
 
 /// System ordering within `Update`, chained once.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,13 +115,15 @@ pub struct AppOptions {
     /// Keys pressed by script after the first frames (kiosk checks and tests), e.g. "h".
     pub press: String,
     pub window_size: (u32, u32),
+    /// How the engine runs for the app (every frame, recording).
+    pub analysis: analysis::AnalysisOptions,
 }
 
 /// Log levels: our warnings and Bevy's, without ONNX Runtime's and wgpu's chatter.
 const LOG_FILTER: &str = "warn,ort=error,wgpu=error,naga=warn";
 
 /// Runs the window until it is closed.
-pub fn run(options: AppOptions) -> anyhow::Result<()> {
+pub fn run(options: AppOptions) -> Result<(), AppError> {
     let (w, h) = options.window_size;
     let mut app = App::new();
     app.add_plugins(
@@ -121,17 +144,24 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     add_app_plugins(&mut app, options)?;
     match app.run() {
         AppExit::Success => Ok(()),
-        AppExit::Error(code) => anyhow::bail!("the app stopped with error code {code}"),
+        AppExit::Error(code) => Err(AppError::Exit(code.get())),
     }
 }
 
 /// Our plugins and resources (everything but Bevy's and egui's own plugins).
-pub fn add_app_plugins(app: &mut App, options: AppOptions) -> anyhow::Result<()> {
+pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppError> {
     if let Some(dir) = &options.emoji_dir {
-        let manifest = crate::vision::manifest::Manifest::load(&options.settings.classifier_manifest)?;
-        app.insert_resource(emoji::load_emoji_dir(dir, &manifest.output.labels)?);
+        let labels = classifier_labels(&options.settings)?;
+        let pictures = emoji::load_emoji_dir(dir, &labels).map_err(|e| AppError::EmojiDir(format!("{e:#}")))?;
+        app.insert_resource(pictures);
     }
-    let worker = analysis::AnalysisWorker::start(options.source.clone(), options.settings.clone())?;
+    let worker = analysis::AnalysisWorker::start(options.source.clone(), &options.settings, &options.analysis)?;
+    let source_kind = match &options.source {
+        SourceSpec::Camera(_) => "camera",
+        SourceSpec::Video(_) => "video",
+        SourceSpec::Image(_) | SourceSpec::ImageDir { .. } => "images",
+    };
+    app.insert_resource(video::Stats { source_kind, ..Default::default() });
     app.configure_sets(
         Update,
         (AppSystems::Input, AppSystems::Receive, AppSystems::Track, AppSystems::Present).chain(),
@@ -152,4 +182,10 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> anyhow::Result<()>
         settings_file::plugin,
     ));
     Ok(())
+}
+
+/// The labels of the classifier the settings name.
+fn classifier_labels(settings: &Settings) -> Result<Vec<String>, AppError> {
+    let path = crate::compose::classifier_spec(settings).manifest;
+    Ok(crate::vision::manifest::ClassifierManifest::load(&path)?.labels)
 }

@@ -7,8 +7,9 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
 use super::AppSystems;
-use super::analysis::{AnalysisWorker, WorkerStatus};
-use crate::vision::Face;
+use super::analysis::AnalysisWorker;
+use crate::engine::{EngineEvent, RateMeter};
+use crate::tracking::TrackSnapshot;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LatestAnalysis>()
@@ -25,15 +26,14 @@ pub struct VideoTexture {
     pub size: UVec2,
 }
 
-/// The newest detections and their probabilities, copied from the worker (buffers reused).
+/// The newest analysed frame's tracks, copied from the engine (buffers reused).
 #[derive(Resource, Default, Debug)]
 pub struct LatestAnalysis {
     /// Set when a new analysis arrived this frame.
     pub fresh: bool,
     pub index: u64,
     pub time_s: f64,
-    pub detections: Vec<Face>,
-    pub probabilities: Vec<f32>,
+    pub tracks: TrackSnapshot,
     pub frame_size: UVec2,
 }
 
@@ -50,13 +50,16 @@ pub struct SourceStatus {
 /// Live figures for the help panel and the benchmark.
 #[derive(Resource, Default, Debug, Clone)]
 pub struct Stats {
-    pub camera_fps: f32,
+    /// What the source is, for the panel: "camera", "video", "images".
+    pub source_kind: &'static str,
+    /// Frames per second the source delivers.
+    pub source_fps: f32,
     pub analysis_fps: f32,
     pub inference_ms: f32,
     pub latency_ms: f32,
     /// Camera-to-screen latencies of this run, ms (bounded; for the benchmark).
     pub latencies_ms: Vec<f32>,
-    analysis_rate: super::analysis::RateMeter,
+    pub analysis_rate: RateMeter,
 }
 
 /// Latency samples kept for the benchmark (a fixed ring: memory stays flat).
@@ -95,21 +98,33 @@ fn receive_analysis(
     texture: Option<ResMut<VideoTexture>>,
     mut images: ResMut<Assets<Image>>,
 ) {
-    for s in worker.status.try_iter() {
-        match s {
-            WorkerStatus::Running { labels, detector } => {
-                status.labels = labels;
-                status.detector = detector;
+    if status.labels.is_empty() && !worker.labels().is_empty() {
+        status.labels = worker.labels().to_vec();
+        status.detector = worker.detector_name().to_string();
+    }
+    if status.problem.is_none()
+        && let Some(p) = &worker.startup_problem
+    {
+        status.problem = Some(p.clone());
+    }
+    for event in worker.events() {
+        match event {
+            EngineEvent::Detector { name } => {
+                status.detector = name;
                 status.problem = None;
             }
-            WorkerStatus::Unavailable(m) | WorkerStatus::Lost(m) => status.problem = Some(m),
+            EngineEvent::DetectorFailed(m) | EngineEvent::SourceUnavailable(m) | EngineEvent::Lost(m) => {
+                status.problem = Some(m);
+            }
+            EngineEvent::Restored(_) => status.problem = None,
+            EngineEvent::SourceEnded => {}
         }
     }
     latest.fresh = false;
     let Some(mut texture) = texture else { return };
-    let Some(a) = worker.results.try_iter().last() else { return };
+    let Some(a) = worker.newest() else { return };
     status.frames_seen += 1;
-    if status.problem.is_some() && !status.labels.is_empty() {
+    if status.problem.is_some() && worker.startup_problem.is_none() {
         status.problem = None;
     }
     let size = UVec2::new(a.image.width(), a.image.height());
@@ -124,16 +139,13 @@ fn receive_analysis(
     }
     latest.fresh = true;
     latest.index = a.index;
-    latest.time_s = a.time_s;
+    latest.time_s = a.time.seconds();
     latest.frame_size = size;
-    latest.detections.clear();
-    latest.detections.extend_from_slice(&a.detections);
-    latest.probabilities.clear();
-    latest.probabilities.extend_from_slice(&a.probabilities);
-    stats.camera_fps = a.source_fps;
+    latest.tracks.clone_from(&a.tracks);
+    stats.source_fps = a.source_fps;
     stats.inference_ms = a.inference_ms;
     stats.analysis_fps = stats.analysis_rate.tick(Instant::now());
-    if let Some(t) = a.captured_at {
+    if let Some(t) = a.received_at {
         let ms = t.elapsed().as_secs_f32() * 1000.0;
         stats.latency_ms = ms;
         if stats.latencies_ms.len() < MAX_LATENCY_SAMPLES {

@@ -4,15 +4,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use emoji_mirror::app::analysis::AnalysisOptions;
 use emoji_mirror::app::settings_file::SavedSettings;
 use emoji_mirror::app::{AppOptions, LayoutMode};
+use emoji_mirror::compose;
 use emoji_mirror::source::SourceSpec;
 use emoji_mirror::source::camera::{CameraRequest, DEFAULT_FPS};
 
-use super::CommonArgs;
-
-/// Settings file used when --config is not given, under the user's config folder.
-const DEFAULT_CONFIG: &str = "emoji-mirror/settings.toml";
+use super::{CommonArgs, DetectorArgs};
 
 #[derive(Debug, Args)]
 pub struct AppArgs {
@@ -49,48 +48,37 @@ pub struct AppArgs {
     /// Keys to press automatically after the first frames, e.g. "hl" (kiosk checks, tests).
     #[arg(long, value_name = "KEYS", default_value = "")]
     pub press: String,
+    /// Analyse every frame of a video, unpaced, once (instead of the newest frame at the
+    /// video's own speed, looping): the window then shows exactly what `predict --track` reports.
+    #[arg(long)]
+    pub every_frame: bool,
+    /// Write one JSON line per analysed frame to FILE (the schema of `predict --track --json`).
+    #[arg(long, value_name = "FILE")]
+    pub record_tracks: Option<PathBuf>,
+    #[command(flatten)]
+    pub detector: DetectorArgs,
 }
 
 pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
-    let config_path = common.config.clone().or_else(|| {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-            .map(|d| d.join(DEFAULT_CONFIG))
-    });
-    let mut saved = match &config_path {
-        Some(p) if p.exists() => SavedSettings::load(p)?,
-        _ => SavedSettings::default(),
-    };
-    if let Some(p) = &common.ort_lib {
-        saved.pipeline.ort_lib = Some(p.clone());
-    }
-    if let Some(p) = &common.classifier {
-        saved.pipeline.classifier_manifest = p.clone();
-    }
-    if let Some(p) = &common.detector_model {
-        saved.pipeline.detector_manifest = p.clone();
-    }
-    if let Some(l) = &args.layout {
-        saved.view.layout = if l == "three-pane" { LayoutMode::ThreePane } else { LayoutMode::Mirror };
-    }
+    let config_path = compose::settings_path(common.config.as_deref());
+    // Layers: defaults < settings file < command line. Only what the user changes in the
+    // app is written back (see `app::settings_file`).
+    let file: SavedSettings = compose::load_file_layer(config_path.as_deref(), false)?;
     let source = match (&args.video, &args.image, &args.image_dir, args.camera) {
         (Some(v), ..) => SourceSpec::Video(v.clone()),
         (_, Some(i), ..) => SourceSpec::Image(i.clone()),
         (_, _, Some(d), _) => SourceSpec::ImageDir { dir: d.clone(), looped: true },
         (.., c) => SourceSpec::Camera(CameraRequest { fps: DEFAULT_FPS, ..CameraRequest::new(c.unwrap_or(0)) }),
     };
-    if source.is_stream() {
-        saved.pipeline.detector.input_max_side = saved.pipeline.video_detector_side;
+    let settings = compose::resolve_settings(&file.pipeline, &args.detector.overrides(common), source.is_stream())?;
+    let mut view = file.view;
+    if let Some(l) = &args.layout {
+        view.layout = if l == "three-pane" { LayoutMode::ThreePane } else { LayoutMode::Mirror };
     }
-    // Models are looked up from the project folder when run from elsewhere.
-    saved.pipeline.detector_manifest = emoji_mirror::config::resolve_project_path(&saved.pipeline.detector_manifest);
-    saved.pipeline.classifier_manifest =
-        emoji_mirror::config::resolve_project_path(&saved.pipeline.classifier_manifest);
     emoji_mirror::app::run(AppOptions {
         source,
-        settings: saved.pipeline,
-        view: saved.view,
+        settings,
+        view,
         config_path,
         screenshot: args.screenshot.clone(),
         exit_after_frames: args.exit_after_frames,
@@ -98,5 +86,7 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         emoji_dir: args.emoji_dir.clone(),
         press: args.press.clone(),
         window_size: args.window_size,
-    })
+        analysis: AnalysisOptions { every_frame: args.every_frame, record_tracks: args.record_tracks.clone() },
+    })?;
+    Ok(())
 }

@@ -7,12 +7,11 @@ use anyhow::Context;
 use clap::Args;
 use image::GrayImage;
 
-use emoji_mirror::config::Settings;
-use emoji_mirror::source::SourceEvent;
-use emoji_mirror::vision;
+use emoji_mirror::compose;
+use emoji_mirror::engine::{Engine, EngineOptions};
 use emoji_mirror::vision::crop::{FaceCropper, largest};
 
-use super::SourceArgs;
+use super::{CommonArgs, SourceArgs};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -86,51 +85,25 @@ fn first_free_index(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-pub fn run(args: &CropsArgs, mut settings: Settings) -> anyhow::Result<()> {
+pub fn run(args: &CropsArgs, common: &CommonArgs) -> anyhow::Result<()> {
     anyhow::ensure!((0.0..=2.0).contains(&args.margin), "--margin {} is outside 0..2", args.margin);
     let spec = args.source.spec(false);
-    if spec.is_stream() {
-        settings.detector.input_max_side = settings.video_detector_side;
-    }
-    let env = super::ort_environment(&settings)?;
-    args.detector.apply(&mut settings);
-    let mut detector = vision::open_face_detector(env, &settings)?;
-    let source = spec.spawn()?;
+    let settings = super::resolve(common, &args.detector.overrides(common), spec.is_stream())?;
+    let engine = Engine::start(spec, compose::engine_models(&settings)?, EngineOptions::offline())?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
     let mut cropper = FaceCropper::new(args.size, args.margin);
     let mut crop = GrayImage::new(args.size, args.size);
-    let mut faces = Vec::new();
     let every = args.every.as_secs_f64();
     let mut next_name = first_free_index(&args.out);
     let mut written = 0u64;
     let mut start = None;
     let mut next_due = 0.0;
-    for event in source.events() {
-        let frame = match event {
-            SourceEvent::Frame(f) => f,
-            SourceEvent::Skipped { what, reason } => {
-                tracing::warn!("skipped {what}: {reason}");
-                continue;
-            }
-            SourceEvent::Failed(e) => return Err(e.into()),
-            SourceEvent::Lost { reason } => {
-                tracing::warn!("lost {reason}");
-                continue;
-            }
-            SourceEvent::Restored { what } => {
-                tracing::warn!("{what} is back");
-                continue;
-            }
-        };
+    for frame in engine.frames().iter() {
         let t = frame.time.seconds() - *start.get_or_insert(frame.time.seconds());
-        if t + 1e-6 < next_due {
-            source.recycle(frame.image);
-            continue;
-        }
-        detector.detect(&frame.image, &mut faces)?;
+        let faces = &frame.faces;
         let chosen: &[_] =
-            if args.all_faces { &faces } else { largest(&faces).map(std::slice::from_ref).unwrap_or_default() };
-        if !chosen.is_empty() {
+            if args.all_faces { faces } else { largest(faces).map(std::slice::from_ref).unwrap_or_default() };
+        if t + 1e-6 >= next_due && !chosen.is_empty() {
             for face in chosen {
                 cropper.crop(&frame.image, face, &mut crop);
                 let path = args.out.join(format!("image{next_name}.png"));
@@ -141,11 +114,17 @@ pub fn run(args: &CropsArgs, mut settings: Settings) -> anyhow::Result<()> {
             // The next crop is due one interval later (skipping intervals a gap jumped over).
             next_due += every * ((t - next_due) / every).floor().max(0.0) + every;
         }
-        source.recycle(frame.image);
+        engine.recycle(frame);
         if args.max.is_some_and(|m| written >= m) {
             break;
         }
     }
+    let summary = engine.finish();
+    anyhow::ensure!(
+        summary.frames > 0 || summary.skipped == 0,
+        "no frame could be decoded or analysed ({} skipped)",
+        summary.skipped
+    );
     eprintln!("wrote {written} crop(s) of {0}x{0} to {1}", args.size, args.out.display());
     Ok(())
 }

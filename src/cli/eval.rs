@@ -1,12 +1,12 @@
 //! `eval`: accuracy of the emotion classifier on a FER2013-layout CSV.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use emoji_mirror::config::Settings;
-use emoji_mirror::report::eval::{Confusion, FER_LABELS, FerCsv, save_png};
+use emoji_mirror::report::eval::{Confusion, FER_LABELS, FerSample, read_fer_samples, save_png};
 use emoji_mirror::vision;
 
 pub const EXAMPLES: &str = "\
@@ -43,34 +43,27 @@ pub struct EvalArgs {
     pub threads: Option<usize>,
 }
 
+/// Reads the samples of `csv` (see [`read_fer_samples`]) behind a console spinner.
+pub fn read_samples_with_spinner(
+    csv: &Path,
+    usage: Option<&str>,
+    limit: Option<usize>,
+) -> anyhow::Result<Vec<FerSample>> {
+    let reading = ProgressBar::new_spinner().with_message(format!("reading {}", csv.display()));
+    let samples = read_fer_samples(csv, usage, limit, |n| {
+        reading.set_message(format!("reading {}: {n} faces", csv.display()));
+        reading.tick();
+    });
+    reading.finish_and_clear();
+    Ok(samples?)
+}
+
 pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
     settings.classifier_threads.intra_threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let env = super::ort_environment(&settings)?;
-    let mut classifier = vision::open_classifier(env, &settings)?;
-    let mut csv = FerCsv::open(&args.csv)?;
-
-    let reading = ProgressBar::new_spinner().with_message(format!("reading {}", args.csv.display()));
-    let mut samples = Vec::new();
-    while let Some(s) = csv.next_sample()? {
-        if args.usage.as_ref().is_none_or(|u| s.usage.eq_ignore_ascii_case(u)) {
-            samples.push(s);
-            if samples.len() % 1000 == 0 {
-                reading.set_message(format!("reading {}: {} faces", args.csv.display(), samples.len()));
-                reading.tick();
-            }
-            if args.limit.is_some_and(|n| samples.len() >= n) {
-                break;
-            }
-        }
-    }
-    reading.finish_and_clear();
-    anyhow::ensure!(
-        !samples.is_empty(),
-        "{}: no rows{}",
-        args.csv.display(),
-        args.usage.as_ref().map(|u| format!(" with Usage = {u}")).unwrap_or_default()
-    );
+    let mut classifier = emoji_mirror::compose::open_classifier(env, &settings)?;
+    let samples = read_samples_with_spinner(&args.csv, args.usage.as_deref(), args.limit)?;
 
     let bar = ProgressBar::new(samples.len() as u64).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} faces ({per_sec}, eta {eta})")
@@ -113,7 +106,7 @@ pub fn run(args: &EvalArgs, mut settings: Settings) -> anyhow::Result<()> {
     println!("Confusion matrix (rows: true class, columns: predicted):");
     print!("{}", confusion.table());
     let title = format!("{}: {:.1}% on {usage}", classifier.manifest().name, confusion.accuracy() * 100.0);
-    save_png(&confusion.render(&title), &args.png)?;
+    save_png(&confusion.render(&title)?, &args.png)?;
     println!("Wrote {}", args.png.display());
     if let Some(path) = &args.json {
         let json = serde_json::json!({

@@ -10,9 +10,9 @@ mod stability;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use emoji_mirror::compose::{self, Overrides};
 use emoji_mirror::config::Settings;
 use emoji_mirror::source::SourceSpec;
 use emoji_mirror::source::camera::CameraRequest;
@@ -48,7 +48,8 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Settings file (TOML); command-line options override it.
+    /// Settings file (TOML; default ~/.config/emoji-mirror/settings.toml, which the app writes
+    /// when you change a setting in it); command-line options override it.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// ONNX Runtime shared library (libonnxruntime.so.1.31.x).
@@ -85,20 +86,37 @@ pub enum Command {
     Cameras,
 }
 
-/// Which face detector a command runs.
-#[derive(Debug, Args)]
+/// Which face detector a command runs, and how.
+#[derive(Debug, Args, Default)]
 pub struct DetectorArgs {
     /// Face detector: centerface, haar-default, haar-alt, haar-alt2, haar-alt-tree, or 1-4
     /// for the four Haar cascades (default: the settings file's, else centerface).
     #[arg(long, value_name = "NAME")]
     pub detector: Option<emoji_mirror::vision::DetectorKind>,
+    /// Detector input: longer side in pixels; smaller is faster, larger finds smaller faces
+    /// (default 640 for images, 384 for video and cameras).
+    #[arg(long, value_name = "PIXELS")]
+    pub det_size: Option<usize>,
+    /// Detector score threshold in 0..1 (default 0.5).
+    #[arg(long, value_name = "SCORE")]
+    pub det_threshold: Option<f32>,
+    /// ONNX Runtime threads for the detector (default 2).
+    #[arg(long, value_name = "N")]
+    pub det_threads: Option<usize>,
 }
 
 impl DetectorArgs {
-    /// Writes the chosen detector into `settings`.
-    pub fn apply(&self, settings: &mut Settings) {
-        if let Some(kind) = self.detector {
-            settings.detector_kind = kind;
+    /// The command-line layer: these options and the common ones.
+    pub fn overrides(&self, common: &CommonArgs) -> Overrides {
+        Overrides {
+            ort_lib: common.ort_lib.clone(),
+            classifier_manifest: common.classifier.clone(),
+            detector_manifest: common.detector_model.clone(),
+            detector_kind: self.detector,
+            det_size: self.det_size,
+            det_threshold: self.det_threshold,
+            det_threads: self.det_threads,
+            ..Overrides::default()
         }
     }
 }
@@ -150,21 +168,16 @@ impl SourceArgs {
     }
 }
 
-pub fn settings(common: &CommonArgs) -> anyhow::Result<Settings> {
-    let mut s = match &common.config {
-        Some(p) => Settings::load(p)?,
-        None => Settings::default(),
-    };
-    if let Some(p) = &common.ort_lib {
-        s.ort_lib = Some(p.clone());
-    }
-    if let Some(p) = &common.classifier {
-        s.classifier_manifest = p.clone();
-    }
-    if let Some(p) = &common.detector_model {
-        s.detector_manifest = p.clone();
-    }
-    Ok(s)
+/// The settings file layer: defaults < the settings file (`--config FILE`, else the user's
+/// default file when it exists).
+pub fn file_settings(common: &CommonArgs) -> anyhow::Result<Settings> {
+    let path = compose::settings_path(common.config.as_deref());
+    Ok(compose::load_file_layer(path.as_deref(), common.config.is_some())?)
+}
+
+/// The runtime settings of a command: defaults < settings file < command line.
+pub fn resolve(common: &CommonArgs, overrides: &Overrides, stream: bool) -> anyhow::Result<Settings> {
+    Ok(compose::resolve_settings(&file_settings(common)?, overrides, stream)?)
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -174,13 +187,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         #[cfg(not(feature = "app"))]
         anyhow::bail!("this build has no window (built without the `app` feature); run a command, see --help");
     };
-    let settings = settings(&cli.common)?;
+    let common = &cli.common;
     match command {
-        Command::Predict(args) => predict::run(&args, settings),
-        Command::Eval(args) => eval::run(&args, settings),
-        Command::Stability(args) => stability::run(&args, settings),
-        Command::Crops(args) => crops::run(&args, settings),
-        Command::Screen(args) => screen::run(&args, settings),
+        Command::Predict(args) => predict::run(&args, common),
+        Command::Eval(args) => eval::run(&args, resolve(common, &DetectorArgs::default().overrides(common), false)?),
+        Command::Stability(args) => stability::run(&args, common),
+        Command::Crops(args) => crops::run(&args, common),
+        Command::Screen(args) => screen::run(&args, resolve(common, &args.detector.overrides(common), false)?),
         Command::Cameras => list_cameras(),
     }
 }
@@ -198,5 +211,5 @@ fn list_cameras() -> anyhow::Result<()> {
 
 /// The loaded ONNX Runtime environment, with the error saying how to get the library.
 pub fn ort_environment(settings: &Settings) -> anyhow::Result<&'static ort::environment::Environment> {
-    emoji_mirror::runtime::environment(settings.ort_lib.as_deref()).context("ONNX Runtime is needed for inference")
+    Ok(compose::ort_environment(settings)?)
 }

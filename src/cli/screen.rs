@@ -9,8 +9,7 @@ use image::{GrayImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use emoji_mirror::config::Settings;
-use emoji_mirror::report::eval::FerCsv;
-use emoji_mirror::vision::{self, Face};
+use emoji_mirror::vision::Face;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -75,29 +74,14 @@ pub fn face_on_picture(faces: &[Face], pad: u32, side: (u32, u32)) -> bool {
 }
 
 pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
-    args.detector.apply(&mut settings);
     let env = super::ort_environment(&settings)?;
-    let mut csv = FerCsv::open(&args.csv)?;
-    let mut samples = Vec::new();
-    let reading = ProgressBar::new_spinner().with_message(format!("reading {}", args.csv.display()));
-    while let Some(s) = csv.next_sample()? {
-        if args.usage.is_empty() || s.usage.eq_ignore_ascii_case(&args.usage) {
-            samples.push(s.face);
-            if samples.len() % 1000 == 0 {
-                reading.set_message(format!("reading {}: {} faces", args.csv.display(), samples.len()));
-                reading.tick();
-            }
-            if args.limit.is_some_and(|n| samples.len() >= n) {
-                break;
-            }
-        }
-    }
-    reading.finish_and_clear();
-    anyhow::ensure!(!samples.is_empty(), "{}: no rows with Usage = {}", args.csv.display(), args.usage);
+    // An empty --usage means every row.
+    let usage = Some(args.usage.as_str()).filter(|u| !u.is_empty());
+    let samples = super::eval::read_samples_with_spinner(&args.csv, usage, args.limit)?;
     // The canvas is small: run the detector at its size instead of scaling it up.
-    let side = samples[0].width().max(samples[0].height()) + 2 * args.pad;
+    let side = samples[0].face.width().max(samples[0].face.height()) + 2 * args.pad;
     settings.detector.input_max_side = side as usize;
-    let mut detector = vision::open_face_detector(env, &settings)?;
+    let mut detector = emoji_mirror::compose::open_face_detector(env, &settings)?;
 
     let bar = ProgressBar::new(samples.len() as u64).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} faces ({per_sec}, eta {eta})")
@@ -108,10 +92,10 @@ pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
     let mut keep = Vec::with_capacity(samples.len());
     let mut canvas = RgbImage::new(1, 1);
     let mut faces = Vec::new();
-    for (row, face) in samples.iter().enumerate() {
-        place_on_canvas(face, args.pad, &mut canvas);
+    for (row, sample) in samples.iter().enumerate() {
+        place_on_canvas(&sample.face, args.pad, &mut canvas);
         detector.detect(&canvas, &mut faces)?;
-        if face_on_picture(&faces, args.pad, face.dimensions()) {
+        if face_on_picture(&faces, args.pad, sample.face.dimensions()) {
             keep.push(row);
         }
         bar.inc(1);

@@ -1,20 +1,17 @@
 //! `stability`: how often labels change with and without the confirmation window,
 //! how many ids are used, and how long the confirmed label takes after a cut.
 
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 
-use emoji_mirror::config::Settings;
-use emoji_mirror::pipeline;
+use emoji_mirror::compose::{self, Overrides};
+use emoji_mirror::engine::{Engine, EngineOptions};
 use emoji_mirror::report::display_label;
 use emoji_mirror::report::stability::{Segment, StabilityMeter};
-use emoji_mirror::tracking::Tracker;
-use emoji_mirror::vision;
 
-use super::SourceArgs;
+use super::{CommonArgs, SourceArgs};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -47,42 +44,24 @@ pub struct StabilityArgs {
     pub detect_every: u32,
 }
 
-pub fn run(args: &StabilityArgs, mut settings: Settings) -> anyhow::Result<()> {
+pub fn run(args: &StabilityArgs, common: &CommonArgs) -> anyhow::Result<()> {
     let spec = args.source.spec(false);
-    if spec.is_stream() {
-        settings.detector.input_max_side = settings.video_detector_side;
-    }
-    if let Some(n) = args.window {
-        anyhow::ensure!(n >= 1, "--window must be at least 1 frame");
-        settings.tracking.confirmation.window_frames = n;
-    }
-    if let Some(s) = args.confirm_share {
-        anyhow::ensure!((0.0..=1.0).contains(&s), "--confirm-share {s} is outside 0..1");
-        settings.tracking.confirmation.confirm_share = s;
-        settings.tracking.confirmation.release_share = settings.tracking.confirmation.release_share.min(s);
-    }
+    let overrides =
+        Overrides { window_frames: args.window, confirm_share: args.confirm_share, ..args.detector.overrides(common) };
+    let settings = super::resolve(common, &overrides, spec.is_stream())?;
     let segments = match &args.labels {
         Some(p) => read_segments(p)?,
         None => Vec::new(),
     };
-    let env = super::ort_environment(&settings)?;
-    args.detector.apply(&mut settings);
-    let mut detector = vision::open_face_detector(env, &settings)?;
-    let mut classifier = vision::open_classifier(env, &settings)?;
-    let labels = classifier.labels().to_vec();
-    let mut tracker = Tracker::new(settings.tracking.clone(), &labels);
-    let source = spec.spawn()?;
+    let options = EngineOptions { detect_every: args.detect_every, ..EngineOptions::offline() };
+    let engine = Engine::start(spec.clone(), compose::engine_models(&settings)?, options)?;
+    let labels = engine.labels().clone();
     let mut meter = StabilityMeter::default();
-    let options = pipeline::Options { tracker: Some(&mut tracker), detect_every: args.detect_every };
-    let summary = pipeline::run(&source, detector.as_mut(), &mut classifier, options, |a| {
-        if let Some(t) = a.tracker {
-            meter.observe(a.frame.index, a.frame.time.seconds(), t);
-        }
-        ControlFlow::Continue(())
-    });
-    if let Some(e) = summary.failed {
-        return Err(e.into());
+    for frame in engine.frames().iter() {
+        meter.observe(frame.index, frame.time.seconds(), &frame.tracks);
+        engine.recycle(frame);
     }
+    let summary = engine.finish();
     let s = meter.summary();
     let w = &settings.tracking.confirmation;
     println!(

@@ -4,11 +4,16 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use image::{GrayImage, Rgb, RgbImage};
+use std::sync::OnceLock;
+
+use image::{GrayImage, RgbImage};
+use plotters::backend::RGBPixel;
+use plotters::prelude::*;
+use plotters::style::register_font;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use thiserror::Error;
 
-use super::display_label;
-use super::draw::{GLYPH, draw_text, fill_rect, text_width};
+use super::{display_label, draw};
 
 /// FER2013 emotion codes 0..6, in code order.
 pub const FER_LABELS: [&str; 7] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
@@ -24,6 +29,10 @@ pub enum EvalError {
     Row { path: PathBuf, line: usize, reason: String },
     #[error("{path}: {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("{path}: no rows{}", usage.as_ref().map(|u| format!(" with Usage = {u}")).unwrap_or_default())]
+    NoRows { path: PathBuf, usage: Option<String> },
+    #[error("cannot draw the confusion matrix: {reason}")]
+    Draw { reason: String },
 }
 
 /// One labelled face from the CSV.
@@ -126,6 +135,35 @@ impl FerCsv {
     }
 }
 
+/// Samples read between two calls of the progress callback of [`read_fer_samples`].
+pub const PROGRESS_EVERY_SAMPLES: usize = 1000;
+
+/// Reads the samples of a FER2013-layout CSV whose Usage equals `usage` (any case;
+/// `None`: all rows), at most `limit` of them. `progress` is called with the number
+/// read so far every [`PROGRESS_EVERY_SAMPLES`]. No matching row is an error.
+pub fn read_fer_samples(
+    path: &Path,
+    usage: Option<&str>,
+    limit: Option<usize>,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<FerSample>, EvalError> {
+    let mut csv = FerCsv::open(path)?;
+    let mut samples = Vec::new();
+    while limit.is_none_or(|n| samples.len() < n) {
+        let Some(s) = csv.next_sample()? else { break };
+        if usage.is_none_or(|u| s.usage.eq_ignore_ascii_case(u)) {
+            samples.push(s);
+            if samples.len() % PROGRESS_EVERY_SAMPLES == 0 {
+                progress(samples.len());
+            }
+        }
+    }
+    if samples.is_empty() {
+        return Err(EvalError::NoRows { path: path.to_path_buf(), usage: usage.map(str::to_string) });
+    }
+    Ok(samples)
+}
+
 /// Counts of (true FER class, predicted classifier label).
 #[derive(Debug, Clone)]
 pub struct Confusion {
@@ -197,44 +235,142 @@ impl Confusion {
         s
     }
 
-    /// A PNG-ready picture: cells shaded by the row share, counts printed in them.
-    pub fn render(&self, title: &str) -> RgbImage {
-        const CELL: u32 = 72;
-        const LEFT: u32 = 110;
-        const TOP: u32 = 70;
-        let cols = self.predicted_labels.len() as u32;
-        let rows = FER_LABELS.len() as u32;
-        let (w, h) = ((LEFT + cols * CELL + 20).max(text_width(title, 1) + 20), TOP + rows * CELL + 40);
-        let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
-        let ink = Rgb([20, 20, 20]);
-        draw_text(&mut img, 10, 8, title, 1, ink);
-        draw_text(&mut img, LEFT as i64, (TOP - 36) as i64, "predicted ->", 1, ink);
-        draw_text(&mut img, 4, (TOP - 20) as i64, "true", 1, ink);
-        for (p, l) in self.predicted_labels.iter().enumerate() {
-            let x = LEFT + p as u32 * CELL;
-            draw_text(&mut img, x as i64 + 4, (TOP - 20) as i64, truncate(l, 8), 1, ink);
+    /// The matrix as a heat map: rows true class, columns predicted; each cell shaded by
+    /// its share of the row (row-normalised recall) and labelled with count and share.
+    pub fn render(&self, title: &str) -> Result<RgbImage, EvalError> {
+        let cols = self.predicted_labels.len();
+        let rows = FER_LABELS.len();
+        if cols == 0 {
+            return Err(EvalError::Draw { reason: "the classifier has no labels".into() });
         }
-        for (c, true_label) in FER_LABELS.iter().enumerate() {
-            let y = TOP + c as u32 * CELL;
-            draw_text(&mut img, 4, (y + CELL / 2 - GLYPH / 2) as i64, &display_label(true_label), 1, ink);
-            let n: u64 = self.counts[c].iter().sum();
-            for p in 0..cols as usize {
-                let x = LEFT + p as u32 * CELL;
-                let share = if n == 0 { 0.0 } else { self.counts[c][p] as f32 / n as f32 };
-                let shade = |full: f32| (255.0 - share * (255.0 - full)) as u8;
-                let fill = Rgb([shade(30.0), shade(90.0), shade(200.0)]);
-                fill_rect(&mut img, x as i64 + 1, y as i64 + 1, CELL as i64 - 2, CELL as i64 - 2, fill);
-                let text_color = if share > 0.5 { Rgb([255, 255, 255]) } else { ink };
-                let count = self.counts[c][p].to_string();
-                let pct = format!("{:.0}%", share * 100.0);
-                let cx = x as i64 + (CELL as i64 - i64::from(text_width(&count, 2))) / 2;
-                draw_text(&mut img, cx, y as i64 + 18, &count, 2, text_color);
-                let px = x as i64 + (CELL as i64 - i64::from(text_width(&pct, 1))) / 2;
-                draw_text(&mut img, px, y as i64 + 46, &pct, 1, text_color);
+        register_chart_font()?;
+        let grid_w = MATRIX_MARGIN_PX * 2 + Y_LABEL_AREA_PX + cols as u32 * CELL_PX;
+        let title_w = draw::text_width_px(title, TITLE_PX as f32) + 2 * MATRIX_MARGIN_PX;
+        let w = grid_w.max(title_w);
+        let h = MATRIX_MARGIN_PX * 2 + TITLE_AREA_PX + X_LABEL_AREA_PX + rows as u32 * CELL_PX;
+        let mut img = RgbImage::new(w, h);
+        self.draw_heat_map(&mut img, title).map_err(|e| EvalError::Draw { reason: e.to_string() })?;
+        Ok(img)
+    }
+
+    /// Where cell (true FER code `true_code`, predicted index `predicted`) lies in the
+    /// picture of [`Confusion::render`]: (x, y, width, height) in pixels.
+    pub fn cell_in_picture(true_code: usize, predicted: usize) -> (u32, u32, u32, u32) {
+        let x0 = MATRIX_MARGIN_PX + Y_LABEL_AREA_PX;
+        let y0 = MATRIX_MARGIN_PX + TITLE_AREA_PX;
+        (x0 + predicted as u32 * CELL_PX, y0 + true_code as u32 * CELL_PX, CELL_PX, CELL_PX)
+    }
+
+    /// Draws the chart into `img` (sized by [`Confusion::render`]).
+    fn draw_heat_map(&self, img: &mut RgbImage, title: &str) -> Result<(), Box<dyn std::error::Error>> {
+        let (w, h) = img.dimensions();
+        let cols = self.predicted_labels.len() as i32;
+        let rows = FER_LABELS.len() as i32;
+        let predicted: Vec<String> =
+            self.predicted_labels.iter().map(|l| display_label(truncate(l, AXIS_LABEL_MAX_CHARS))).collect();
+        let truth: Vec<String> = FER_LABELS.iter().map(|l| display_label(l)).collect();
+        let root = BitMapBackend::<RGBPixel>::with_buffer_and_format(img, (w, h))?.into_drawing_area();
+        root.fill(&WHITE)?;
+        let (title_area, chart_area) = root.split_vertically(MATRIX_MARGIN_PX + TITLE_AREA_PX);
+        let title_style = TextStyle::from((CHART_FONT, TITLE_PX).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+        let title_centre = ((w / 2) as i32, (MATRIX_MARGIN_PX + TITLE_AREA_PX / 2) as i32);
+        title_area.draw(&Text::new(title, title_centre, title_style))?;
+        // A wide title widens the picture; the grid keeps its size and stays left.
+        let extra_right = w - (MATRIX_MARGIN_PX * 2 + Y_LABEL_AREA_PX + cols as u32 * CELL_PX);
+        let chart_area = chart_area.margin(0, MATRIX_MARGIN_PX, MATRIX_MARGIN_PX, MATRIX_MARGIN_PX + extra_right);
+        let mut chart = ChartBuilder::on(&chart_area)
+            .x_label_area_size(X_LABEL_AREA_PX)
+            .y_label_area_size(Y_LABEL_AREA_PX)
+            // Segmented axes: one band per class, labels at the band centres. The true
+            // classes run top to bottom, so row `c` sits at band `rows - 1 - c`.
+            .build_cartesian_2d((0..cols - 1).into_segmented(), (0..rows - 1).into_segmented())?;
+        let band_name = |names: &[String], v: &SegmentValue<i32>, flip: bool| match v {
+            SegmentValue::CenterOf(i) => {
+                let i = if flip { names.len() as i32 - 1 - i } else { *i };
+                usize::try_from(i).ok().and_then(|i| names.get(i)).cloned().unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(cols as usize)
+            .y_labels(rows as usize)
+            .x_label_formatter(&|v| band_name(&predicted, v, false))
+            .y_label_formatter(&|v| band_name(&truth, v, true))
+            .label_style((CHART_FONT, AXIS_LABEL_PX))
+            .x_desc("predicted class")
+            .y_desc("true class")
+            .axis_desc_style((CHART_FONT, AXIS_CAPTION_PX))
+            .draw()?;
+
+        let band = |i: i32, n: i32| if i + 1 < n { SegmentValue::Exact(i + 1) } else { SegmentValue::Last };
+        let centred = |px: u32| TextStyle::from((CHART_FONT, px).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+        for (c, row) in self.counts.iter().enumerate() {
+            let n: u64 = row.iter().sum();
+            let y = rows - 1 - c as i32;
+            for (p, &count) in row.iter().enumerate() {
+                let x = p as i32;
+                let share = if n == 0 { 0.0 } else { count as f32 / n as f32 };
+                // Over the white background: white for 0, HEAT_DARKEST for a whole row.
+                let fill = HEAT_DARKEST.mix(f64::from(share));
+                let corners = [(SegmentValue::Exact(x), SegmentValue::Exact(y)), (band(x, cols), band(y, rows))];
+                chart.draw_series(std::iter::once(Rectangle::new(corners.clone(), fill.filled())))?;
+                chart.draw_series(std::iter::once(Rectangle::new(corners, CELL_BORDER.stroke_width(1))))?;
+                let ink = if share > LIGHT_TEXT_ABOVE_SHARE { WHITE } else { BLACK };
+                let centre = (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y));
+                let label = EmptyElement::at(centre)
+                    + Text::new(count.to_string(), (0, -COUNT_ABOVE_CENTRE_PX), centred(COUNT_PX).color(&ink))
+                    + Text::new(
+                        format!("{:.0}%", share * 100.0),
+                        (0, PERCENT_BELOW_CENTRE_PX),
+                        centred(PERCENT_PX).color(&ink),
+                    );
+                chart.draw_series(std::iter::once(label))?;
             }
         }
-        img
+        root.present()?;
+        Ok(())
     }
+}
+
+/// Font family name the chart's text styles ask plotters for.
+const CHART_FONT: &str = "sans-serif";
+/// Side of one matrix cell, pixels.
+const CELL_PX: u32 = 84;
+/// White border around the whole picture, pixels.
+const MATRIX_MARGIN_PX: u32 = 16;
+/// Height of the title strip under the top margin, pixels.
+const TITLE_AREA_PX: u32 = 44;
+/// Room under the grid for the predicted-class names and caption, pixels.
+const X_LABEL_AREA_PX: u32 = 64;
+/// Room left of the grid for the true-class names and the rotated caption, pixels.
+const Y_LABEL_AREA_PX: u32 = 118;
+/// Text sizes, pixels.
+const TITLE_PX: u32 = 22;
+const AXIS_LABEL_PX: u32 = 16;
+const AXIS_CAPTION_PX: u32 = 17;
+const COUNT_PX: u32 = 22;
+const PERCENT_PX: u32 = 15;
+/// Count and percentage anchors sit this far above / below the cell centre, pixels
+/// (plotters draws this font about a fifth of its size above the anchor, so the pair
+/// still looks centred).
+const COUNT_ABOVE_CENTRE_PX: i32 = 4;
+const PERCENT_BELOW_CENTRE_PX: i32 = 22;
+/// Predicted-class names longer than this are cut (custom classifiers may have long ones).
+const AXIS_LABEL_MAX_CHARS: usize = 10;
+/// The colour of a cell holding a whole row (matplotlib's "Blues" darkest); empty cells are white.
+const HEAT_DARKEST: RGBColor = RGBColor(8, 48, 107);
+/// Thin lines between cells.
+const CELL_BORDER: RGBColor = RGBColor(200, 200, 200);
+/// Cells darker than this row share get white text.
+const LIGHT_TEXT_ABOVE_SHARE: f32 = 0.5;
+
+/// Registers the embedded font with plotters once (its text renderer looks fonts up by name).
+fn register_chart_font() -> Result<(), EvalError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| register_font(CHART_FONT, FontStyle::Normal, draw::FONT_TTF).is_ok());
+    if ok { Ok(()) } else { Err(EvalError::Draw { reason: "the embedded font DejaVuSans.ttf did not load".into() }) }
 }
 
 fn truncate(s: &str, n: usize) -> &str {
@@ -304,7 +440,110 @@ mod tests {
         assert_eq!(r[0], Some(1.0));
         assert!((r[3].expect("happy") - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(r[1], None);
-        let img = m.render("t");
+        let img = m.render("t").expect("render");
         assert!(img.width() > 500);
+    }
+
+    #[test]
+    fn samples_are_filtered_by_usage_limited_and_counted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let training = |e: &str| row(e, 2304).replace("PublicTest", "Training");
+        let body = row("0", 2304) + &training("1") + &row("2", 2304) + &row("3", 2304);
+        let p = write(dir.path(), "mixed.csv", &body, false);
+        let codes = |v: Vec<FerSample>| v.iter().map(|s| s.emotion).collect::<Vec<_>>();
+        let all = read_fer_samples(&p, None, None, |_| {}).expect("all");
+        assert_eq!(codes(all), vec![0, 1, 2, 3]);
+        let public = read_fer_samples(&p, Some("publictest"), None, |_| {}).expect("public");
+        assert_eq!(codes(public), vec![0, 2, 3]);
+        let first_two = read_fer_samples(&p, Some("PublicTest"), Some(2), |_| {}).expect("limit");
+        assert_eq!(codes(first_two), vec![0, 2]);
+        let err = read_fer_samples(&p, Some("PrivateTest"), None, |_| {}).expect_err("none").to_string();
+        assert!(err.contains("mixed.csv") && err.contains("no rows with Usage = PrivateTest"), "{err}");
+    }
+
+    #[test]
+    fn progress_is_reported_every_thousand_samples() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let body = row("6", 2304).repeat(PROGRESS_EVERY_SAMPLES * 2 + 1);
+        let p = write(dir.path(), "many.csv.gz", &body, true);
+        let mut seen = Vec::new();
+        let samples = read_fer_samples(&p, None, None, |n| seen.push(n)).expect("read");
+        assert_eq!(samples.len(), PROGRESS_EVERY_SAMPLES * 2 + 1);
+        assert_eq!(seen, vec![PROGRESS_EVERY_SAMPLES, PROGRESS_EVERY_SAMPLES * 2]);
+    }
+
+    /// Mean luminance (0..255) of a patch near the top-left corner of a cell, away from its text.
+    fn cell_shade(img: &RgbImage, true_code: usize, predicted: usize) -> f32 {
+        const INSET_PX: u32 = 4;
+        const PATCH_PX: u32 = 8;
+        let (x, y, _, _) = Confusion::cell_in_picture(true_code, predicted);
+        let mut sum = 0.0;
+        for dy in 0..PATCH_PX {
+            for dx in 0..PATCH_PX {
+                let p = img.get_pixel(x + INSET_PX + dx, y + INSET_PX + dy).0;
+                sum += 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+            }
+        }
+        sum / (PATCH_PX * PATCH_PX) as f32
+    }
+
+    /// Pixels darker than mid-grey in the rectangle (x0, y0)..(x1, y1).
+    fn dark_pixels(img: &RgbImage, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> usize {
+        (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0[1] < 128).count()
+    }
+
+    #[test]
+    fn heat_map_cells_darken_with_the_count_and_text_is_drawn() {
+        let labels: Vec<String> = FER_LABELS.iter().map(|s| s.to_string()).collect();
+        let mut m = Confusion::new(&labels);
+        // Row "happy" holds 0, 1, ..., 6 faces in the predicted columns 0..6.
+        let happy = 3;
+        for p in 0..labels.len() {
+            for _ in 0..p {
+                m.add(happy, p);
+            }
+        }
+        // Row "surprise" is all correct: one full, darkest cell.
+        let surprise = 5;
+        for _ in 0..10 {
+            m.add(surprise, surprise);
+        }
+        let img = m.render("emotion-cnn: 42.0% on PublicTest").expect("render");
+        let (x_last, y_last, cw, ch) = Confusion::cell_in_picture(FER_LABELS.len() - 1, labels.len() - 1);
+        assert_eq!((cw, ch), (CELL_PX, CELL_PX));
+        assert_eq!(
+            img.dimensions(),
+            (x_last + cw + MATRIX_MARGIN_PX, y_last + ch + X_LABEL_AREA_PX + MATRIX_MARGIN_PX)
+        );
+
+        let shades: Vec<f32> = (0..labels.len()).map(|p| cell_shade(&img, happy, p)).collect();
+        assert!(shades[0] > 250.0, "an empty cell is white: {shades:?}");
+        assert!(shades.windows(2).all(|w| w[1] < w[0] - 1.0), "more faces, darker cell: {shades:?}");
+        // A row without faces stays white.
+        assert!(cell_shade(&img, 0, 0) > 250.0);
+
+        let w = img.width();
+        let title_strip = (0, 0, w, MATRIX_MARGIN_PX + TITLE_AREA_PX);
+        assert!(dark_pixels(&img, title_strip) > 100, "title text");
+        let (x0, _, _, _) = Confusion::cell_in_picture(0, 0);
+        let y_names = (MATRIX_MARGIN_PX, y_last - 6 * CELL_PX, x0, y_last + CELL_PX);
+        assert!(dark_pixels(&img, y_names) > 300, "true-class names and caption");
+        let x_names = (x0, y_last + CELL_PX + 2, x_last + CELL_PX, img.height() - MATRIX_MARGIN_PX);
+        assert!(dark_pixels(&img, x_names) > 300, "predicted-class names and caption");
+        // A full cell is the darkest and prints its count in white.
+        assert!(cell_shade(&img, surprise, surprise) < shades[labels.len() - 1]);
+        let (x, y, cw, ch) = Confusion::cell_in_picture(surprise, surprise);
+        let light = (y..y + ch).flat_map(|yy| (x..x + cw).map(move |xx| (xx, yy)));
+        assert!(light.filter(|&(xx, yy)| img.get_pixel(xx, yy).0[0] > 200).count() > 30, "white count text");
+    }
+
+    #[test]
+    fn a_long_title_widens_the_picture_not_the_cells() {
+        let labels: Vec<String> = FER_LABELS.iter().map(|s| s.to_string()).collect();
+        let m = Confusion::new(&labels);
+        let short = m.render("t").expect("short");
+        let long = m.render(&"a very long title ".repeat(10)).expect("long");
+        assert!(long.width() > short.width());
+        assert_eq!(long.height(), short.height());
     }
 }

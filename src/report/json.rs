@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::engine::AnalysedFrame;
 use crate::vision::{BBox, Face};
 
 /// Probabilities as a `{label: p}` object in label order.
@@ -31,9 +32,13 @@ pub struct FaceReport<'a> {
     pub bbox: BBox,
     pub score: f32,
     pub landmarks: [[f32; 2]; crate::vision::LANDMARKS],
+    /// The top class of this frame's classification (with tracking, of a track not
+    /// classified on this frame: its confirmed class, or the top smoothed one).
     pub label: &'a str,
     pub probability: f32,
-    pub probabilities: LabelledProbabilities<'a>,
+    /// This frame's probabilities; absent for a track not classified on this frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<LabelledProbabilities<'a>>,
     /// With tracking: the person's id, confirmed label and smoothed probabilities.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track: Option<u64>,
@@ -65,23 +70,70 @@ pub fn face_report<'a>(face: &Face, labels: &'a [String], probabilities: &'a [f3
         landmarks: face.landmarks_in_frame,
         label: &labels[top],
         probability: p,
-        probabilities: LabelledProbabilities { labels, probabilities },
+        probabilities: Some(LabelledProbabilities { labels, probabilities }),
         track: None,
         confirmed: None,
         smoothed: None,
     }
 }
 
-/// Adds a track's id, confirmed label and smoothed probabilities to a face report.
-pub fn with_track<'a>(
-    mut report: FaceReport<'a>,
-    track: &'a crate::tracking::Track,
-    labels: &'a [String],
-) -> FaceReport<'a> {
+/// One track's report: its box, its id, confirmed label and smoothed probabilities, and
+/// this frame's probabilities when it was classified on this frame.
+pub fn track_report<'a>(frame: &'a AnalysedFrame, i: usize) -> Option<FaceReport<'a>> {
+    let track = frame.tracks.tracks.get(i)?;
+    let labels = &frame.labels[..];
+    let smoothed = frame.tracks.smoothed(i);
+    let mut report = match frame.track_probabilities(i) {
+        Some(p) => face_report(&track.face, labels, p),
+        None => {
+            let idx = track.confirmed.unwrap_or_else(|| crate::vision::classifier::top_two(smoothed).0.0);
+            FaceReport {
+                bbox: track.face.bbox_in_frame,
+                score: track.face.score,
+                landmarks: track.face.landmarks_in_frame,
+                label: labels.get(idx).map_or("", String::as_str),
+                probability: smoothed.get(idx).copied().unwrap_or(0.0),
+                probabilities: None,
+                track: None,
+                confirmed: None,
+                smoothed: None,
+            }
+        }
+    };
     report.track = Some(track.id);
-    report.confirmed = track.confirmed().map(|c| labels[c].as_str());
-    report.smoothed = Some(LabelledProbabilities { labels, probabilities: track.smoothed.values() });
-    report
+    report.confirmed = track.confirmed.and_then(|c| labels.get(c)).map(String::as_str);
+    report.smoothed = Some(LabelledProbabilities { labels, probabilities: smoothed });
+    Some(report)
+}
+
+/// The JSON line of one analysed frame: every track (`tracked`), or every classified face.
+pub fn frame_report<'a>(frame: &'a AnalysedFrame, hms: &'a str, tracked: bool) -> FrameReport<'a> {
+    let faces = if tracked {
+        (0..frame.tracks.tracks.len()).filter_map(|i| track_report(frame, i)).collect()
+    } else {
+        frame
+            .faces
+            .iter()
+            .enumerate()
+            .map(|(row, f)| face_report(f, &frame.labels, frame.probabilities_of(row)))
+            .collect()
+    };
+    FrameReport {
+        frame: frame.index,
+        time: frame.time.seconds(),
+        hms,
+        source: &frame.name,
+        width: frame.image.width(),
+        height: frame.image.height(),
+        faces,
+    }
+}
+
+/// Writes `frame` as one JSON line.
+pub fn write_frame_json(out: &mut impl std::io::Write, frame: &AnalysedFrame, tracked: bool) -> std::io::Result<()> {
+    let hms = frame.time.hms();
+    serde_json::to_writer(&mut *out, &frame_report(frame, &hms, tracked))?;
+    writeln!(out)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::tracking::Tracker;
+use crate::tracking::TrackSnapshot;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct PerTrack {
@@ -57,24 +57,24 @@ pub struct Stability {
 }
 
 impl StabilityMeter {
-    /// Records the tracker's state after frame `frame` at `time_s`.
-    pub fn observe(&mut self, frame: u64, time_s: f64, tracker: &Tracker) {
+    /// Records the tracks after frame `frame` at `time_s`.
+    pub fn observe(&mut self, frame: u64, time_s: f64, tracks: &TrackSnapshot) {
         self.first_time.get_or_insert(time_s);
         self.last_time = time_s;
-        self.max_concurrent = self.max_concurrent.max(tracker.tracks().len());
-        for t in tracker.tracks() {
+        self.max_concurrent = self.max_concurrent.max(tracks.tracks.len());
+        for t in &tracks.tracks {
             let s = self.tracks.entry(t.id).or_default();
             if s.raw.is_some() && s.raw != t.last_top {
                 s.raw_changes += 1;
             }
-            if s.confirmed.is_some() && s.confirmed != t.confirmed() {
+            if s.confirmed.is_some() && s.confirmed != t.confirmed {
                 s.confirmed_changes += 1;
             }
             s.raw = t.last_top;
-            s.confirmed = t.confirmed();
+            s.confirmed = t.confirmed;
         }
-        let first = tracker.tracks().first();
-        self.timeline.push((frame, time_s, first.and_then(|t| t.last_top), first.and_then(|t| t.confirmed())));
+        let first = tracks.tracks.first();
+        self.timeline.push((frame, time_s, first.and_then(|t| t.last_top), first.and_then(|t| t.confirmed)));
     }
 
     pub fn summary(&self) -> Stability {
@@ -124,7 +124,7 @@ impl StabilityMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracking::TrackingSettings;
+    use crate::tracking::{Tracker, TrackingSettings};
     use crate::vision::{BBox, Face, LANDMARKS};
 
     #[test]
@@ -137,16 +137,20 @@ mod tests {
             score: 1.0,
         };
         let mut meter = StabilityMeter::default();
+        let mut snapshot = TrackSnapshot::default();
+        let mut faces = Vec::new();
         // 60 frames mostly happy with a flicker every 4th frame, then 60 mostly sad.
         for k in 0..120u64 {
             let t = k as f64 / 30.0;
-            tr.update(t, &[face]);
+            tr.step(t, Some(&[face]));
+            tr.select_faces(Some(&[face]), &mut faces);
             let main = if k < 60 { 0 } else { 1 };
             let top = if k % 4 == 3 { 2 } else { main };
             let mut p = [0.05f32; 3];
             p[top] = 0.9;
             tr.observe(t, &p);
-            meter.observe(k, t, &tr);
+            tr.snapshot_into(&mut snapshot);
+            meter.observe(k, t, &snapshot);
         }
         let s = meter.summary();
         assert_eq!(s.distinct_ids, 1);

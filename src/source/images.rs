@@ -5,6 +5,9 @@ use std::time::SystemTime;
 
 use super::{Delivery, Frame, FrameTime, Producer, SourceError, SourceEvent, SourceHandle, display_name};
 
+/// The largest 8-bit sample value, as a 16-bit sample.
+const U8_MAX_AS_U16: u16 = u8::MAX as u16;
+
 /// File extensions read from an image folder (lower case).
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
 
@@ -45,7 +48,33 @@ pub fn load_rgb(path: &Path) -> Result<image::RgbImage, SourceError> {
     let img = reader
         .decode()
         .map_err(|e| SourceError::Decode { path: path.to_path_buf(), reason: format!("not a readable image ({e})") })?;
-    Ok(img.into_rgb8())
+    Ok(rgb8_from_decoded(img))
+}
+
+/// A decoded picture as 8-bit RGB (alpha dropped).
+///
+/// 16-bit samples map to 8 bits over the full range (65535 -> 255), except when no
+/// colour sample exceeds 255: then the file holds 8-bit values in 16-bit samples (what
+/// Pillow writes for a mode "I" or "I;16" picture made from an 8-bit one, or numpy's
+/// `astype(uint16)`), which the full-range rule would turn into a black picture (every
+/// value 0 or 1) where no face can be found. Such samples are kept as 8-bit values.
+pub fn rgb8_from_decoded(img: image::DynamicImage) -> image::RgbImage {
+    use image::DynamicImage as D;
+    let low = |v: &u16| *v <= U8_MAX_AS_U16;
+    let eight_bit_values = match &img {
+        D::ImageLuma16(i) => i.as_raw().iter().all(low),
+        D::ImageLumaA16(i) => i.pixels().all(|p| low(&p.0[0])),
+        D::ImageRgb16(i) => i.as_raw().iter().all(low),
+        D::ImageRgba16(i) => i.pixels().all(|p| p.0[..3].iter().all(low)),
+        _ => false,
+    };
+    if !eight_bit_values {
+        return img.into_rgb8();
+    }
+    let rgb16 = img.into_rgb16();
+    image::RgbImage::from_fn(rgb16.width(), rgb16.height(), |x, y| {
+        image::Rgb(rgb16.get_pixel(x, y).0.map(|v| u8::try_from(v).unwrap_or(u8::MAX)))
+    })
 }
 
 /// Starts a thread that decodes `files` in order; a single file must decode or it is an error.
@@ -93,6 +122,41 @@ pub fn spawn(files: Vec<PathBuf>, looped: bool) -> Result<SourceHandle, SourceEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
+
+    /// 8-bit level `v` over the full 16-bit range.
+    const FULL_RANGE: u16 = 257;
+
+    #[test]
+    fn full_range_sixteen_bit_maps_onto_eight_bits() {
+        let gray = ImageBuffer::from_fn(256, 1, |x, _| Luma([x as u16 * FULL_RANGE]));
+        let rgb = rgb8_from_decoded(DynamicImage::ImageLuma16(gray));
+        assert!(rgb.enumerate_pixels().all(|(x, _, p)| p.0 == [x as u8; 3]));
+        let colour = ImageBuffer::from_fn(256, 1, |x, _| Rgba([x as u16 * FULL_RANGE, 65535, 0, 0]));
+        let rgb = rgb8_from_decoded(DynamicImage::ImageRgba16(colour));
+        assert!(rgb.enumerate_pixels().all(|(x, _, p)| p.0 == [x as u8, 255, 0]));
+    }
+
+    #[test]
+    fn eight_bit_values_in_sixteen_bit_samples_keep_their_levels() {
+        let gray = ImageBuffer::from_fn(256, 1, |x, _| Luma([x as u16]));
+        let rgb = rgb8_from_decoded(DynamicImage::ImageLuma16(gray));
+        assert!(rgb.enumerate_pixels().all(|(x, _, p)| p.0 == [x as u8; 3]));
+        // Alpha does not count: a fully opaque low picture is still 8-bit values.
+        let gray_alpha = ImageBuffer::from_fn(4, 1, |x, _| LumaA([x as u16 * 50, 65535]));
+        let rgb = rgb8_from_decoded(DynamicImage::ImageLumaA16(gray_alpha));
+        assert_eq!(rgb.get_pixel(3, 0).0, [150; 3]);
+        let colour = ImageBuffer::from_fn(2, 1, |x, _| Rgb([x as u16 * 200, 7, 255]));
+        let rgb = rgb8_from_decoded(DynamicImage::ImageRgb16(colour));
+        assert_eq!(rgb.get_pixel(1, 0).0, [200, 7, 255]);
+    }
+
+    #[test]
+    fn one_sample_above_255_means_full_range() {
+        let gray = ImageBuffer::from_fn(2, 1, |x, _| Luma([if x == 0 { 200 } else { 256 }]));
+        let rgb = rgb8_from_decoded(DynamicImage::ImageLuma16(gray));
+        assert_eq!((rgb.get_pixel(0, 0).0, rgb.get_pixel(1, 0).0), ([1; 3], [1; 3]));
+    }
 
     #[test]
     fn empty_folder_is_a_clear_error() {

@@ -67,6 +67,12 @@ pub enum FrameTime {
     Wall(SystemTime),
 }
 
+impl Default for FrameTime {
+    fn default() -> Self {
+        FrameTime::Media(Duration::ZERO)
+    }
+}
+
 impl FrameTime {
     /// `HH:MM:SS` (media time from the start, or local wall-clock time).
     pub fn hms(&self) -> String {
@@ -108,8 +114,6 @@ pub enum SourceEvent {
         what: String,
         reason: String,
     },
-    /// The source cannot go on; nothing follows.
-    Failed(SourceError),
     /// A live device went away; the source retries and reports [`SourceEvent::Restored`].
     Lost {
         reason: String,

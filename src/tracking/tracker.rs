@@ -1,5 +1,24 @@
 //! Face identity across frames: optimal matching, a constant-velocity motion model,
 //! tolerance of missed detections, and a confirmation window per person.
+//!
+//! # One frame, one semantics
+//! Every consumer (the commands and the app) drives the tracker the same way, through
+//! the analysis engine, once per frame:
+//! 1. [`Tracker::step`] with the frame's detections (the detector ran) or `None` (a frame
+//!    between detections with `--detect-every N`: every track moves with its motion model).
+//! 2. [`Tracker::select_faces`] picks the faces to classify, in track order:
+//!    - on a detection frame, the **detection** each track was matched to (or started from):
+//!      the measured box, not the filtered one;
+//!    - on a frame without detection, the **predicted box** of each track that was found in
+//!      the latest detection round (`misses == 0`);
+//!    - a track the detector missed (coasting, `misses > 0`) is **not** classified: its box
+//!      is a guess and may show background, so its window and smoothed probabilities hold
+//!      still until it is found again or ends after `max_misses` rounds.
+//! 3. [`Tracker::observe`] feeds those faces' probabilities to their tracks' windows.
+//!
+//! So the confirmed label only ever counts frames in which a face was seen (or, between
+//! detections, where it was just seen), and `stability`, `predict --track` and the app
+//! report the same labels for the same frames.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +95,8 @@ pub struct Track {
     pub last_top: Option<usize>,
     /// Index of the detection this track took in the last [`Tracker::update`] (None: missed).
     pub matched_detection: Option<usize>,
+    /// This frame's row among the classified faces ([`Tracker::select_faces`]); None: not classified.
+    pub observed_row: Option<usize>,
     state: BoxState,
     /// Change of `state` per second.
     velocity: [f32; 4],
@@ -260,6 +281,7 @@ impl Tracker {
                 smoothed: Smoothed::new(self.n_classes, self.settings.confirmation.smoothing_ms),
                 last_top: None,
                 matched_detection: None,
+                observed_row: None,
                 state: BoxState::default(),
                 velocity: [0.0; 4],
                 updated_at: time_s,
@@ -286,15 +308,59 @@ impl Tracker {
         out.extend(self.tracks.iter().map(|t| t.face));
     }
 
-    /// Feeds the classification of the last update's detections (`probs`: a row of
-    /// `n_classes` per detection, in detection order) to the tracks that took them.
-    pub fn observe_detections(&mut self, time_s: f64, probs: &[f32]) {
+    /// Ends every track (a looped video starts again), keeping the ids issued so far.
+    pub fn clear(&mut self) {
+        self.spare.append(&mut self.tracks);
+    }
+
+    /// Starts issuing ids at `next_id` (a tracker rebuilt for new settings goes on counting).
+    pub fn continue_ids_from(&mut self, next_id: u64) {
+        self.next_id = self.next_id.max(next_id);
+    }
+
+    /// The id the next new track gets.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Step 1 of a frame: a detection round (`Some`) or a frame without detection (`None`).
+    pub fn step(&mut self, time_s: f64, detections: Option<&[Face]>) {
+        match detections {
+            Some(d) => self.update(time_s, d),
+            None => {
+                self.predict(time_s);
+                for t in &mut self.tracks {
+                    t.matched_detection = None;
+                }
+            }
+        }
+    }
+
+    /// Step 2: the faces to classify this frame, in track order (see the module docs);
+    /// `detections` must be the ones given to [`Tracker::step`].
+    pub fn select_faces(&mut self, detections: Option<&[Face]>, out: &mut Vec<Face>) {
+        out.clear();
+        for t in &mut self.tracks {
+            let face = match detections {
+                Some(d) => t.matched_detection.and_then(|i| d.get(i)).copied(),
+                None => (t.misses == 0).then_some(t.face),
+            };
+            t.observed_row = face.map(|f| {
+                out.push(f);
+                out.len() - 1
+            });
+        }
+    }
+
+    /// Step 3: feeds the probabilities of the faces [`Tracker::select_faces`] chose
+    /// (`probs`: a row of `n_classes` per face, in that order) to their tracks.
+    pub fn observe(&mut self, time_s: f64, probs: &[f32]) {
         let n = self.n_classes;
         if n == 0 {
             return;
         }
         for t in &mut self.tracks {
-            let Some(row) = t.matched_detection.and_then(|d| probs.get(d * n..(d + 1) * n)) else { continue };
+            let Some(row) = t.observed_row.and_then(|r| probs.get(r * n..(r + 1) * n)) else { continue };
             let ((top, _), _) = top_two(row);
             t.last_top = Some(top);
             t.window.push(top);
@@ -302,17 +368,64 @@ impl Tracker {
         }
     }
 
-    /// Feeds one frame's classification (`probs`: a row of `n_classes` per track, in track order).
-    pub fn observe(&mut self, time_s: f64, probs: &[f32]) {
-        if self.n_classes == 0 {
-            return;
+    /// Copies what a consumer needs of every track into `out` (buffers reused).
+    pub fn snapshot_into(&self, out: &mut TrackSnapshot) {
+        let n = self.n_classes;
+        out.n_classes = n;
+        out.tracks.clear();
+        out.smoothed.clear();
+        out.shares.clear();
+        for t in &self.tracks {
+            out.tracks.push(TrackReport {
+                id: t.id,
+                face: t.face,
+                misses: t.misses,
+                confirmed: t.confirmed(),
+                last_top: t.last_top,
+                observed_row: t.observed_row,
+            });
+            let values = t.smoothed.values();
+            out.smoothed.extend((0..n).map(|c| values.get(c).copied().unwrap_or(0.0)));
+            out.shares.extend((0..n).map(|c| t.window.share(c)));
         }
-        for (t, p) in self.tracks.iter_mut().zip(probs.chunks(self.n_classes)) {
-            let ((top, _), _) = top_two(p);
-            t.last_top = Some(top);
-            t.window.push(top);
-            t.smoothed.observe(time_s, p);
-        }
+    }
+}
+
+/// One track as the engine reports it on one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackReport {
+    pub id: u64,
+    /// The tracked face: box and landmarks after the motion model, in frame pixels.
+    pub face: Face,
+    /// Detection rounds in a row this person was not found in (0: seen in the latest one).
+    pub misses: u32,
+    /// The confirmed class (the confirmation window), if any.
+    pub confirmed: Option<usize>,
+    /// Top class of the last frame this track was classified in.
+    pub last_top: Option<usize>,
+    /// Row of this frame's classified faces that is this track's (None: not classified now).
+    pub observed_row: Option<usize>,
+}
+
+/// Every track after one frame, with its smoothed probabilities and window shares
+/// (flat: `n_classes` values per track, in track order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackSnapshot {
+    pub n_classes: usize,
+    pub tracks: Vec<TrackReport>,
+    pub smoothed: Vec<f32>,
+    pub shares: Vec<f32>,
+}
+
+impl TrackSnapshot {
+    /// Smoothed probabilities of track `i` (track order).
+    pub fn smoothed(&self, i: usize) -> &[f32] {
+        self.smoothed.get(i * self.n_classes..(i + 1) * self.n_classes).unwrap_or_default()
+    }
+
+    /// Share of the confirmation window each class holds, for track `i`.
+    pub fn shares(&self, i: usize) -> &[f32] {
+        self.shares.get(i * self.n_classes..(i + 1) * self.n_classes).unwrap_or_default()
     }
 }
 
@@ -432,6 +545,9 @@ mod tests {
             probs.clear();
             probs.extend_from_slice(&[0.0, 0.0, 0.0, 0.9, 0.1, 0.0, 0.0]); // track 1: happy
             probs.extend_from_slice(&[0.0, 0.0, 0.0, 0.1, 0.9, 0.0, 0.0]); // track 2: sad
+            let mut faces = Vec::new();
+            tr.select_faces(None, &mut faces);
+            assert_eq!(faces.len(), 2, "both tracks were found in the latest round");
             tr.observe(t, &probs);
         }
         assert_eq!(tr.tracks()[0].confirmed(), Some(3));
@@ -452,12 +568,66 @@ mod tests {
             } else {
                 ([face(300.0, 100.0, 60.0), face(100.0, 100.0, 60.0)], [sad, happy].concat())
             };
-            tr.update(t, &dets);
-            tr.observe_detections(t, &probs);
+            tr.step(t, Some(&dets));
+            let mut faces = Vec::new();
+            tr.select_faces(Some(&dets), &mut faces);
+            // The faces to classify are the detections themselves, in track order.
+            let order: Vec<f32> = faces.iter().map(|f| f.bbox_in_frame.center().0).collect();
+            let first = tr.tracks()[0].face.bbox_in_frame.center().0;
+            assert!((order[0] - first).abs() < 40.0, "track order: {order:?}");
+            let rows: Vec<f32> = faces
+                .iter()
+                .flat_map(|f| {
+                    let d = dets.iter().position(|d| d == f).expect("a detection");
+                    probs[d * 7..(d + 1) * 7].to_vec()
+                })
+                .collect();
+            tr.observe(t, &rows);
         }
         let left = tr.tracks().iter().find(|t| t.face.bbox_in_frame.center().0 < 200.0).expect("left");
         let right = tr.tracks().iter().find(|t| t.face.bbox_in_frame.center().0 > 200.0).expect("right");
         assert_eq!((left.confirmed(), right.confirmed()), (Some(3), Some(4)));
+    }
+
+    #[test]
+    fn coasting_tracks_are_not_classified_and_hold_their_label() {
+        let mut tr = Tracker::new(TrackingSettings::default(), &labels());
+        let happy = [0.0, 0.0, 0.0, 0.9, 0.1, 0.0, 0.0];
+        let mut faces = Vec::new();
+        let mut t = 0.0;
+        for _ in 0..20 {
+            let dets = [face(100.0, 100.0, 60.0), face(300.0, 100.0, 60.0)];
+            tr.step(t, Some(&dets));
+            tr.select_faces(Some(&dets), &mut faces);
+            tr.observe(t, &[happy, happy].concat());
+            t += 0.033;
+        }
+        // The right face is missed by the detector: only the left one is classified (sad now).
+        let sad = [0.0, 0.0, 0.0, 0.1, 0.9, 0.0, 0.0];
+        for _ in 0..3 {
+            let dets = [face(100.0, 100.0, 60.0)];
+            tr.step(t, Some(&dets));
+            tr.select_faces(Some(&dets), &mut faces);
+            assert_eq!(faces.len(), 1, "the coasting track is not classified");
+            tr.observe(t, &sad);
+            t += 0.033;
+        }
+        let right = tr.tracks().iter().find(|t| t.face.bbox_in_frame.center().0 > 200.0).expect("coasting");
+        assert_eq!(right.misses, 3);
+        assert_eq!(right.observed_row, None);
+        assert_eq!(right.last_top, Some(3), "its last classification stays");
+        assert_eq!(right.window.filled(), 20, "nothing was pushed while it coasted");
+        // Between detections (detect-every), tracks found in the latest round are classified
+        // on their predicted boxes; the coasting one still is not.
+        tr.step(t, None);
+        tr.select_faces(None, &mut faces);
+        assert_eq!(faces.len(), 1);
+        let mut snap = TrackSnapshot::default();
+        tr.snapshot_into(&mut snap);
+        assert_eq!(snap.tracks.len(), 2);
+        assert_eq!(snap.tracks.iter().filter(|r| r.observed_row.is_some()).count(), 1);
+        assert!((snap.shares(1)[3] - 1.0).abs() < 1e-6, "the right track's window is all happy");
+        assert_eq!(snap.smoothed(0).len(), 7);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod haar;
 pub mod manifest;
 pub mod nms;
 pub mod onnx;
+pub mod open;
 pub mod resample;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use centerface::{CenterFace, DetectorSettings};
 pub use classifier::{Classification, EmotionClassifier};
 pub use detector_kind::DetectorKind;
 pub use geometry::BBox;
+pub use open::{ClassifierSpec, DetectorSpec, open_centerface, open_classifier, open_face_detector};
 
 /// Errors of the vision stage. Messages carry the file and the offending value; a
 /// variant caused by another error keeps it as its `source`, which the message does not
@@ -122,39 +124,4 @@ pub trait FaceDetector: Send {
     fn detect(&mut self, frame: &RgbImage, faces: &mut Vec<Face>) -> Result<(), VisionError>;
     /// Short name for logs and reports.
     fn name(&self) -> &str;
-}
-
-/// Opens the face detector named by `settings` (manifest + ONNX file).
-pub fn open_detector(
-    env: &ort::environment::Environment,
-    settings: &crate::config::Settings,
-) -> Result<CenterFace, VisionError> {
-    let path = crate::config::resolve_project_path(&settings.detector_manifest);
-    CenterFace::new(env, manifest::Manifest::load(&path)?, settings.detector)
-}
-
-/// Opens the face detector `settings.detector_kind` names: CenterFace, or a Haar
-/// cascade from `settings.haar.cascade_dir` with `settings.haar`.
-pub fn open_face_detector(
-    env: &ort::environment::Environment,
-    settings: &crate::config::Settings,
-) -> Result<Box<dyn FaceDetector>, VisionError> {
-    match settings.detector_kind.cascade_file() {
-        None => Ok(Box::new(open_detector(env, settings)?)),
-        Some(file) => {
-            let path = crate::config::resolve_project_path(&settings.haar.cascade_dir).join(file);
-            let mut detector = haar::HaarDetector::open(&path, settings.haar.clone())?;
-            detector.set_name(settings.detector_kind.as_str());
-            Ok(Box::new(detector))
-        }
-    }
-}
-
-/// Opens the emotion classifier named by `settings` (manifest + ONNX file).
-pub fn open_classifier(
-    env: &ort::environment::Environment,
-    settings: &crate::config::Settings,
-) -> Result<EmotionClassifier, VisionError> {
-    let path = crate::config::resolve_project_path(&settings.classifier_manifest);
-    EmotionClassifier::new(env, manifest::Manifest::load(&path)?, settings.classifier_threads)
 }

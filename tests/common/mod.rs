@@ -22,13 +22,21 @@ pub fn project(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// A config folder with no settings file, so a tested command never reads the user's own.
+pub fn empty_config_home() -> PathBuf {
+    project("target/test-config-home")
+}
+
+/// The emoji-mirror binary, run from the project root with no user settings file.
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_emoji-mirror"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("XDG_CONFIG_HOME", empty_config_home());
+    c
+}
+
 /// Runs the emoji-mirror binary from the project root.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emoji-mirror"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the emoji-mirror binary runs")
+    command().args(args).output().expect("the emoji-mirror binary runs")
 }
 
 pub fn stdout(o: &Output) -> String {
