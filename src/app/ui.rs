@@ -29,7 +29,7 @@ pub const LEADER_MIN_PT: f32 = 6.0;
 pub const SIDEWAYS_COST: f32 = 3.0;
 /// What covering a face box costs a label, in points of movement: a label moves up to
 /// this far rather than hide a face (its own or a neighbour's).
-pub const COVER_FACE_COST_PT: f32 = 40.0;
+pub const COVER_FACE_COST_PT: f32 = 60.0;
 /// Face box and leader line colour.
 const BOX_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 200, 0);
 /// Label background: dark and translucent, so white text reads on any video.
