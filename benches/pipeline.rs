@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use emoji_mirror::config::Settings;
 use emoji_mirror::engine::{Engine, EngineOptions};
 use emoji_mirror::source::{SourceEvent, SourceSpec};
-use emoji_mirror::vision::{self, Face, FaceDetector};
+use emoji_mirror::vision::{Face, FaceDetector};
 
 fn data(rel: &str) -> PathBuf {
     let base = std::env::var_os("EMOJI_MIRROR_DATA")

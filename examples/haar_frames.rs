@@ -45,18 +45,15 @@ fn main() -> anyhow::Result<()> {
     let source = SourceSpec::Video(data.join(VIDEO)).spawn()?;
     let last = VIDEO_FRAMES.iter().copied().max().unwrap_or(0);
     while let Ok(event) = source.events().recv() {
-        match event {
-            SourceEvent::Frame(f) => {
-                if VIDEO_FRAMES.contains(&f.index) {
-                    let png = dir.join(format!("{}.png", f.index));
-                    f.image.save(&png)?;
-                    println!("{VIDEO} {} {}", f.index, png.display());
-                }
-                if f.index >= last {
-                    break;
-                }
+        if let SourceEvent::Frame(f) = event {
+            if VIDEO_FRAMES.contains(&f.index) {
+                let png = dir.join(format!("{}.png", f.index));
+                f.image.save(&png)?;
+                println!("{VIDEO} {} {}", f.index, png.display());
             }
-            _ => {}
+            if f.index >= last {
+                break;
+            }
         }
     }
     Ok(())

@@ -192,8 +192,7 @@ mod tests {
 
     #[test]
     fn command_line_beats_the_file_which_beats_the_defaults() {
-        let mut file = Settings::default();
-        file.video_detector_side = 320;
+        let mut file = Settings { video_detector_side: 320, ..Settings::default() };
         file.tracking.confirmation.window_frames = 30;
         // A stream takes the video detector size from the file...
         let s = resolve_settings(&file, &Overrides::default(), true).expect("valid");

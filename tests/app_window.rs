@@ -13,6 +13,24 @@ use emoji_mirror::vision::{self, FaceDetector};
 use image::RgbImage;
 use serde_json::Value;
 
+/// One virtual display at a time: `xvfb-run -a` picks a free display number, and two
+/// starting at once can pick the same one.
+static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `xvfb-run ... <the app> args...` (one at a time) and returns its output.
+fn run_under_xvfb(timeout_s: u32, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let _one_at_a_time = DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    Command::new("timeout")
+        .arg(timeout_s.to_string())
+        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CONFIG_HOME", common::empty_config_home())
+        .output()
+        .expect("xvfb-run (scripts/setup.sh installs it)")
+}
+
 fn screenshot_dir() -> PathBuf {
     let d = common::project("target/screenshots");
     std::fs::create_dir_all(&d).expect("screenshot folder");
@@ -33,19 +51,10 @@ fn run_app_with_config(name: &str, args: &[&str], config: &Path) -> (RgbImage, V
     let json = png.with_extension("json");
     let _ = std::fs::remove_file(&png);
     let _ = std::fs::remove_file(&json);
-    let out = Command::new("timeout")
-        .arg("300")
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .arg("--screenshot")
-        .arg(&png)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CONFIG_HOME", common::empty_config_home())
-        .output()
-        .expect("xvfb-run (scripts/setup.sh installs it)");
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([std::ffi::OsStr::new("--config"), config.as_os_str()]);
+    all.extend([std::ffi::OsStr::new("--screenshot"), png.as_os_str()]);
+    let out = run_under_xvfb(300, &all);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "app failed: {}\n{err}", out.status);
     assert!(!err.contains("panicked"), "{err}");
@@ -250,15 +259,8 @@ fn write_magenta_pictures<'a>(dir: &Path, labels: impl IntoIterator<Item = &'a S
 
 /// Runs the app under a virtual display expecting it to fail; returns its last `error:` line.
 fn app_error_line(args: &[&str]) -> String {
-    let out = Command::new("timeout")
-        .arg("120")
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CONFIG_HOME", common::empty_config_home())
-        .output()
-        .expect("xvfb-run");
+    let all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let out = run_under_xvfb(120, &all);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");

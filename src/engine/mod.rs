@@ -702,18 +702,16 @@ impl TrackStage {
             if let Some(tap) = self.tap.as_mut() {
                 tap(&out);
             }
-            match self.deliver(out) {
+            match self.deliver(out, &mut spare) {
                 Delivered::Yes => {}
-                Delivered::Replaced(old) => {
-                    self.count(|s| s.dropped += 1);
-                    spare = Some(old);
-                }
+                Delivered::Replaced => self.count(|s| s.dropped += 1),
                 Delivered::Gone => return,
             }
         }
     }
 
-    fn deliver(&self, mut frame: AnalysedFrame) -> Delivered {
+    /// Hands `frame` to the consumer; a result it replaced (newest-only) goes to `spare`.
+    fn deliver(&self, mut frame: AnalysedFrame, spare: &mut Option<AnalysedFrame>) -> Delivered {
         match self.delivery {
             Delivery::EveryFrame => loop {
                 if self.stopped() {
@@ -730,10 +728,14 @@ impl TrackStage {
                 Err(TrySendError::Disconnected(_)) => Delivered::Gone,
                 Err(TrySendError::Full(back)) => {
                     // Replace the stale result the consumer has not taken (its buffers are reused).
-                    let old = self.stale.try_recv().ok();
+                    *spare = self.stale.try_recv().ok();
+                    let replaced = if spare.is_some() { Delivered::Replaced } else { Delivered::Yes };
                     match self.out.try_send(back) {
-                        Ok(()) => old.map_or(Delivered::Yes, Delivered::Replaced),
-                        Err(TrySendError::Full(back)) => Delivered::Replaced(back),
+                        Ok(()) => replaced,
+                        Err(TrySendError::Full(back)) => {
+                            *spare = Some(back);
+                            Delivered::Replaced
+                        }
                         Err(TrySendError::Disconnected(_)) => Delivered::Gone,
                     }
                 }
@@ -744,6 +746,7 @@ impl TrackStage {
 
 enum Delivered {
     Yes,
-    Replaced(AnalysedFrame),
+    /// A stale result was left out (its buffers are reused).
+    Replaced,
     Gone,
 }
