@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
 use bevy::asset::{RenderAssetUsages, load_internal_asset, uuid_handle};
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, Extent3d, ShaderType, TextureDimension, TextureFormat};
@@ -34,6 +33,18 @@ pub const STRIP_EMOJI_PX: f32 = 96.0;
 pub const STRIP_MORPH_TAU_S: f32 = 0.1;
 /// Draw order: video 0, emoji above it, debug text above that.
 const EMOJI_Z: f32 = 1.0;
+/// Largest wobble angle after a change, radians (~10 degrees).
+pub const WOBBLE_RAD: f32 = 0.18;
+/// Shakes (half periods: 6 = three full swings) of the wobble over [`POP_SECONDS`].
+const WOBBLE_HALF_TURNS: f32 = 6.0;
+/// Strip label size, logical pixels.
+const STRIP_LABEL_PX: f32 = 18.0;
+/// The strip label's centre below the emoji's centre, in emoji sizes.
+const STRIP_LABEL_BELOW: f32 = 0.7;
+/// The first strip emoji's centre below the strip's top, in emoji sizes.
+const STRIP_FIRST_BELOW_TOP: f32 = 0.8;
+/// Room for the label between two strip rows, logical pixels.
+const STRIP_ROW_GAP_PX: f32 = 40.0;
 
 pub(super) fn plugin(app: &mut App) {
     load_internal_asset!(app, EMOJI_SHADER, "../../shaders/emoji.wgsl", Shader::from_wgsl);
@@ -62,20 +73,24 @@ pub struct EmojiHandles(pub HashMap<String, Handle<Image>>);
 
 /// Reads `<label>.png` (any format the `image` crate reads) from `dir` for every label;
 /// a missing folder or picture, or one that does not decode, is an error naming it.
-pub fn load_emoji_dir(dir: &Path, labels: &[String]) -> anyhow::Result<EmojiPictures> {
+pub fn load_emoji_dir(dir: &Path, labels: &[String]) -> Result<EmojiPictures, super::AppError> {
+    use super::AppError::EmojiDir;
     if !dir.is_dir() {
-        anyhow::bail!("{}: not a folder (--emoji-dir wants one picture per class, e.g. happy.png)", dir.display());
+        let why = format!("{}: not a folder (--emoji-dir wants one picture per class, e.g. happy.png)", dir.display());
+        return Err(EmojiDir(why));
     }
     let missing: Vec<String> =
         labels.iter().filter(|l| !dir.join(format!("{l}.png")).is_file()).map(|l| format!("{l}.png")).collect();
     if !missing.is_empty() {
-        anyhow::bail!("{}: no {} (--emoji-dir wants one picture per class)", dir.display(), missing.join(", "));
+        let why = format!("{}: no {} (--emoji-dir wants one picture per class)", dir.display(), missing.join(", "));
+        return Err(EmojiDir(why));
     }
     let mut pictures = Vec::with_capacity(labels.len());
     for label in labels {
         let path = dir.join(format!("{label}.png"));
-        let rgba =
-            image::open(&path).with_context(|| format!("{}: not a readable picture", path.display()))?.to_rgba8();
+        let rgba = image::open(&path)
+            .map_err(|e| EmojiDir(format!("{}: not a readable picture: {e}", path.display())))?
+            .to_rgba8();
         let (width, height) = rgba.dimensions();
         let picture = Image::new(
             Extent3d { width, height, depth_or_array_layers: 1 },
@@ -206,7 +221,7 @@ pub fn wobble_angle(t: f32) -> f32 {
         return 0.0;
     }
     let x = t / POP_SECONDS;
-    0.18 * (x * std::f32::consts::PI * 6.0).sin() * (1.0 - x)
+    WOBBLE_RAD * (x * std::f32::consts::PI * WOBBLE_HALF_TURNS).sin() * (1.0 - x)
 }
 
 #[derive(Resource)]
@@ -266,8 +281,8 @@ fn add_emoji_visuals(
             }
             parent.spawn((
                 Text2d::new(""),
-                TextFont { font_size: FontSize::Px(18.0), ..default() },
-                Transform::from_xyz(0.0, -STRIP_EMOJI_PX * 0.7, 0.1),
+                TextFont { font_size: FontSize::Px(STRIP_LABEL_PX), ..default() },
+                Transform::from_xyz(0.0, -STRIP_EMOJI_PX * STRIP_LABEL_BELOW, 0.1),
             ));
         });
     }
@@ -326,8 +341,8 @@ fn place_emoji(
             continue;
         };
         let Some(slot) = order.iter().position(|(_, e)| *e == item.face) else { continue };
-        let top = rect.max.y - STRIP_EMOJI_PX * 0.8;
-        let y = top - slot as f32 * (STRIP_EMOJI_PX + 40.0);
+        let top = rect.max.y - STRIP_EMOJI_PX * STRIP_FIRST_BELOW_TOP;
+        let y = top - slot as f32 * (STRIP_EMOJI_PX + STRIP_ROW_GAP_PX);
         *vis = if y > rect.min.y { Visibility::Visible } else { Visibility::Hidden };
         tf.translation = Vec3::new(rect.center().x, y, EMOJI_Z);
         if let Ok((_, _, emotion, _)) = faces.get(item.face) {

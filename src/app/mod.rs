@@ -152,8 +152,7 @@ pub fn run(options: AppOptions) -> Result<(), AppError> {
 pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppError> {
     if let Some(dir) = &options.emoji_dir {
         let labels = classifier_labels(&options.settings)?;
-        let pictures = emoji::load_emoji_dir(dir, &labels).map_err(|e| AppError::EmojiDir(format!("{e:#}")))?;
-        app.insert_resource(pictures);
+        app.insert_resource(emoji::load_emoji_dir(dir, &labels)?);
     }
     let worker = analysis::AnalysisWorker::start(options.source.clone(), &options.settings, &options.analysis)?;
     let source_kind = match &options.source {

@@ -56,9 +56,7 @@ pub struct FerCsv {
 impl FerCsv {
     pub fn open(path: &Path) -> Result<Self, EvalError> {
         let open_err = |reason: String| EvalError::Open { path: path.to_path_buf(), reason };
-        let mut file = File::open(path).map_err(|e| {
-            open_err(if e.kind() == std::io::ErrorKind::NotFound { "file not found".into() } else { e.to_string() })
-        })?;
+        let mut file = File::open(path).map_err(|e| open_err(crate::source::io_reason(&e, "file not found", "")))?;
         let mut magic = [0u8; 2];
         let n = file.read(&mut magic).map_err(|e| open_err(e.to_string()))?;
         let file = File::open(path).map_err(|e| open_err(e.to_string()))?;

@@ -15,10 +15,7 @@ pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
 pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let entries = std::fs::read_dir(dir).map_err(|e| SourceError::Open {
         path: dir.to_path_buf(),
-        reason: match e.kind() {
-            std::io::ErrorKind::NotFound => "folder not found".into(),
-            _ => format!("cannot read folder: {e}"),
-        },
+        reason: super::io_reason(&e, "folder not found", "cannot read folder"),
     })?;
     let mut files: Vec<PathBuf> =
         entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && has_image_extension(p)).collect();
@@ -37,10 +34,7 @@ fn has_image_extension(p: &Path) -> bool {
 pub fn load_rgb(path: &Path) -> Result<image::RgbImage, SourceError> {
     let reader = image::ImageReader::open(path).map_err(|e| SourceError::Open {
         path: path.to_path_buf(),
-        reason: match e.kind() {
-            std::io::ErrorKind::NotFound => "file not found".into(),
-            _ => e.to_string(),
-        },
+        reason: super::io_reason(&e, "file not found", ""),
     })?;
     let reader = reader
         .with_guessed_format()

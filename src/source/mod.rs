@@ -328,6 +328,16 @@ impl Drop for SourceHandle {
     }
 }
 
+/// Why a file or folder could not be opened, for a one-line message: "`missing`" (e.g.
+/// "file not found") when it does not exist, else the system's reason with `doing` before it.
+pub fn io_reason(e: &std::io::Error, missing: &str, doing: &str) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => missing.to_string(),
+        _ if doing.is_empty() => e.to_string(),
+        _ => format!("{doing}: {e}"),
+    }
+}
+
 /// File name for messages: the last path component, or the whole path.
 pub fn display_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
