@@ -247,6 +247,7 @@ impl Engine {
         let (faces_tx, faces_rx) = bounded(STAGE_FRAMES + 2);
         let stop = Arc::new(AtomicBool::new(false));
         let summary = Arc::new(Mutex::new(RunSummary::default()));
+        let shared = Shared { stop: stop.clone(), summary: summary.clone() };
 
         let detect = DetectStage {
             spec: source,
@@ -262,8 +263,7 @@ impl Engine {
             events: events_tx.clone(),
             images_back: images_rx,
             faces_back: faces_rx,
-            stop: stop.clone(),
-            summary: summary.clone(),
+            shared: shared.clone(),
         };
         let track = TrackStage {
             classifier,
@@ -277,8 +277,7 @@ impl Engine {
             recycle: recycle_rx,
             images_back: images_tx,
             faces_back: faces_tx,
-            stop: stop.clone(),
-            summary: summary.clone(),
+            shared: shared.clone(),
         };
         let spawn = |name: &'static str, body: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -389,8 +388,7 @@ struct DetectStage {
     events: Sender<EngineEvent>,
     images_back: Receiver<RgbImage>,
     faces_back: Receiver<Vec<Face>>,
-    stop: Arc<AtomicBool>,
-    summary: Arc<Mutex<RunSummary>>,
+    shared: Shared,
 }
 
 /// Why a loop ends.
@@ -399,13 +397,16 @@ enum Flow {
     Stop,
 }
 
-impl DetectStage {
+/// What both engine threads share: the stop request and the counts.
+#[derive(Clone)]
+struct Shared {
+    stop: Arc<AtomicBool>,
+    summary: Arc<Mutex<RunSummary>>,
+}
+
+impl Shared {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
-    }
-
-    fn event(&self, e: EngineEvent) {
-        let _ = self.events.try_send(e);
     }
 
     fn count(&self, f: impl FnOnce(&mut RunSummary)) {
@@ -414,18 +415,37 @@ impl DetectStage {
         }
     }
 
-    /// Sends to the track thread, waiting for room; `Stop` when it is gone.
-    fn send(&self, mut item: Stage) -> Flow {
+    /// Sends `item`, waiting for room; `Stop` when the receiver is gone or a stop was asked.
+    fn send<T>(&self, tx: &Sender<T>, mut item: T) -> Flow {
         loop {
             if self.stopped() {
                 return Flow::Stop;
             }
-            match self.out.send_timeout(item, POLL) {
+            match tx.send_timeout(item, POLL) {
                 Ok(()) => return Flow::Go,
                 Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => item = back,
                 Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Flow::Stop,
             }
         }
+    }
+}
+
+impl DetectStage {
+    fn stopped(&self) -> bool {
+        self.shared.stopped()
+    }
+
+    fn event(&self, e: EngineEvent) {
+        let _ = self.events.try_send(e);
+    }
+
+    fn count(&self, f: impl FnOnce(&mut RunSummary)) {
+        self.shared.count(f);
+    }
+
+    /// Sends to the track thread, waiting for room; `Stop` when it is gone.
+    fn send(&self, item: Stage) -> Flow {
+        self.shared.send(&self.out, item)
     }
 
     /// Applies pending commands; `Stop` when the consumer is gone.
@@ -620,19 +640,16 @@ struct TrackStage {
     recycle: Receiver<AnalysedFrame>,
     images_back: Sender<RgbImage>,
     faces_back: Sender<Vec<Face>>,
-    stop: Arc<AtomicBool>,
-    summary: Arc<Mutex<RunSummary>>,
+    shared: Shared,
 }
 
 impl TrackStage {
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.shared.stopped()
     }
 
     fn count(&self, f: impl FnOnce(&mut RunSummary)) {
-        if let Ok(mut s) = self.summary.lock() {
-            f(&mut s);
-        }
+        self.shared.count(f);
     }
 
     fn run(mut self) {
@@ -711,17 +728,11 @@ impl TrackStage {
     }
 
     /// Hands `frame` to the consumer; a result it replaced (newest-only) goes to `spare`.
-    fn deliver(&self, mut frame: AnalysedFrame, spare: &mut Option<AnalysedFrame>) -> Delivered {
+    fn deliver(&self, frame: AnalysedFrame, spare: &mut Option<AnalysedFrame>) -> Delivered {
         match self.delivery {
-            Delivery::EveryFrame => loop {
-                if self.stopped() {
-                    return Delivered::Gone;
-                }
-                match self.out.send_timeout(frame, POLL) {
-                    Ok(()) => return Delivered::Yes,
-                    Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => frame = back,
-                    Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Delivered::Gone,
-                }
+            Delivery::EveryFrame => match self.shared.send(&self.out, frame) {
+                Flow::Go => Delivered::Yes,
+                Flow::Stop => Delivered::Gone,
             },
             Delivery::NewestOnly => match self.out.try_send(frame) {
                 Ok(()) => Delivered::Yes,

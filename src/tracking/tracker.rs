@@ -302,12 +302,6 @@ impl Tracker {
         self.tracks.push(t);
     }
 
-    /// The current face of every track, in track order, into `out`.
-    pub fn faces_into(&self, out: &mut Vec<Face>) {
-        out.clear();
-        out.extend(self.tracks.iter().map(|t| t.face));
-    }
-
     /// Ends every track (a looped video starts again), keeping the ids issued so far.
     pub fn clear(&mut self) {
         self.spare.append(&mut self.tracks);
