@@ -141,7 +141,7 @@ fn receive_analysis(
     latest.index = a.index;
     latest.time_s = a.time.seconds();
     latest.frame_size = size;
-    latest.tracks.clone_from(&a.tracks);
+    latest.tracks.copy_from(&a.tracks);
     stats.source_fps = a.source_fps;
     stats.inference_ms = a.inference_ms;
     stats.analysis_fps = stats.analysis_rate.tick(Instant::now());

@@ -412,6 +412,14 @@ pub struct TrackSnapshot {
 }
 
 impl TrackSnapshot {
+    /// Copies `other` into this snapshot, reusing its buffers (no allocation once warm).
+    pub fn copy_from(&mut self, other: &TrackSnapshot) {
+        self.n_classes = other.n_classes;
+        self.tracks.clone_from(&other.tracks);
+        self.smoothed.clone_from(&other.smoothed);
+        self.shares.clone_from(&other.shares);
+    }
+
     /// Smoothed probabilities of track `i` (track order).
     pub fn smoothed(&self, i: usize) -> &[f32] {
         self.smoothed.get(i * self.n_classes..(i + 1) * self.n_classes).unwrap_or_default()
