@@ -23,6 +23,8 @@ const EXAMPLES: &str = "\
 Examples:
   emoji-mirror                                  # the app: camera 0, every face an emoji
   emoji-mirror --video clip.mp4                 # the app on a video (loops)
+  emoji-mirror --video clip.mp4 --every-frame --record-tracks tracks.jsonl
+                                                # every frame, recorded as predict --track --json
   emoji-mirror predict --image assets/astronaut.png
   emoji-mirror predict --video clip.mp4 --json > faces.jsonl
   emoji-mirror predict --image-dir photos/ --annotate out/
