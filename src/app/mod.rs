@@ -21,6 +21,7 @@ pub mod controls;
 pub mod emoji;
 pub mod faces;
 pub mod layout;
+pub mod screens;
 pub mod settings_file;
 pub mod ui;
 pub mod video;
