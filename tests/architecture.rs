@@ -1,6 +1,6 @@
 //! The dependency graph of the library's top-level modules points one way: no cycles, and
 //! the stages (`source`, `vision`, `tracking`) know nothing of the settings file, the
-//! composition or the app.
+//! composition or the app; the game rules and the score table stand alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -126,6 +126,22 @@ fn the_stages_do_not_know_the_settings_file_or_the_app() {
         }
     }
     assert!(!graph["engine"].contains("config"), "the engine takes specs, not settings");
+}
+
+#[test]
+fn the_game_rules_and_the_score_table_stand_alone() {
+    let graph = graph();
+    // The rules are plain logic driven by plain observations; the score table is storage.
+    // Neither knows the window, the engine, the settings file or the other.
+    for (module, forbidden) in [
+        ("game", ["app", "engine", "config", "compose", "store", "source", "vision"].as_slice()),
+        ("store", ["app", "engine", "config", "compose", "game", "source", "vision", "tracking"].as_slice()),
+    ] {
+        let deps = &graph[module];
+        for f in forbidden {
+            assert!(!deps.contains(*f), "{module} imports {f}: {deps:?}");
+        }
+    }
 }
 
 #[test]
