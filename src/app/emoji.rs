@@ -49,13 +49,78 @@ const STRIP_ROW_GAP_PX: f32 = 40.0;
 pub(super) fn plugin(app: &mut App) {
     load_internal_asset!(app, EMOJI_SHADER, "../../shaders/emoji.wgsl", Shader::from_wgsl);
     app.add_plugins(Material2dPlugin::<EmojiMaterial>::default())
+        .add_message::<Burst>()
         .add_systems(Startup, (create_quad, register_emoji_pictures))
         .add_systems(
             Update,
             (add_emoji_visuals, remove_orphan_strip_items, place_emoji, pop_strip_emoji, animate_emoji)
                 .chain()
                 .in_set(EmojiSet),
-        );
+        )
+        .add_systems(Update, (add_big_emoji_visuals, animate_big_emoji, spawn_bursts).chain().in_set(EmojiSet));
+}
+
+/// Ask for a sparkle burst centred at `at` (world coordinates, y up, origin at the window
+/// centre), `size` logical px across.
+#[derive(Message, Debug, Clone, Copy)]
+pub struct Burst {
+    pub at: Vec2,
+    pub size: f32,
+}
+
+/// A big stand-alone emoji (the challenge's target emoji, the results screen's row emoji):
+/// the emoji plugin gives any entity with this component and a Transform (translation =
+/// world position; the scale is set by the plugin from `size_px`, the face disk's diameter
+/// in logical px) the shader quad, and morphs what it shows toward `look` with the same
+/// shader and approach as the faces.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct BigEmoji {
+    pub look: Look,
+    pub size_px: f32,
+}
+
+/// What a [`BigEmoji`] shows now (morphing toward its `look`) and its material.
+#[derive(Component, Debug)]
+pub struct BigEmojiShown {
+    pub shown: Look,
+    pub material: Handle<EmojiMaterial>,
+}
+
+fn add_big_emoji_visuals(
+    mut commands: Commands,
+    quad: Res<EmojiQuad>,
+    time: Res<Time>,
+    mut materials: ResMut<Assets<EmojiMaterial>>,
+    added: Query<(Entity, &BigEmoji), Added<BigEmoji>>,
+) {
+    for (e, big) in &added {
+        let material = materials.add(EmojiMaterial { params: params_of(big.look, time.elapsed_secs()) });
+        commands.entity(e).insert((
+            Mesh2d(quad.0.clone()),
+            MeshMaterial2d(material.clone()),
+            BigEmojiShown { shown: big.look, material },
+        ));
+    }
+}
+
+fn animate_big_emoji(
+    time: Res<Time>,
+    mut materials: ResMut<Assets<EmojiMaterial>>,
+    mut bigs: Query<(&BigEmoji, &mut BigEmojiShown, &mut Transform)>,
+) {
+    let dt = time.delta_secs();
+    for (big, mut shown, mut tf) in &mut bigs {
+        shown.shown = approach_look(Some(shown.shown), big.look, dt);
+        let side = big.size_px * QUAD_OVER_DISK;
+        tf.scale = Vec3::new(side, side, 1.0);
+        if let Some(mut m) = materials.get_mut(&shown.material) {
+            m.params = params_of(shown.shown, time.elapsed_secs());
+        }
+    }
+}
+
+fn spawn_bursts(mut bursts: MessageReader<Burst>) {
+    for _burst in bursts.read() {}
 }
 
 /// The emoji systems (after the panes are computed).
