@@ -1,8 +1,36 @@
 //! The emotion-mimic challenge's rules: target order, time bank, hold meter, scoring,
 //! players who leave. No Bevy: a round is driven with plain per-player observations (the
 //! engine's tracks) and tested without a window; `app::screens` only shows it.
+//!
+//! [`rules`] holds the settings, [`order`] picks the targets, [`round`] plays them (its
+//! header states the rules of a round).
+
+pub mod order;
+pub mod round;
+pub mod rules;
+
+pub use order::target_order;
+pub use round::{GameEvent, Phase, PlayerView, Round};
+pub use rules::{ChallengeRules, ClassDifficulty, Difficulty, MAX_REQUIRED_SHARE};
 
 use serde::Serialize;
+
+/// What can go wrong setting up a round.
+#[derive(Debug, thiserror::Error)]
+pub enum GameError {
+    /// A `--demo-sequence` label the classifier does not have.
+    #[error("unknown emotion '{label}' in the demo sequence; the classifier knows: {known}")]
+    UnknownEmotion { label: String, known: String },
+    /// `--demo-sequence` with no labels.
+    #[error("the demo sequence is empty; give at least one emotion, e.g. happy,surprise")]
+    EmptySequence,
+    /// A demo sequence longer than a round.
+    #[error("the demo sequence has {count} targets but a round has at most {max} (max_targets)")]
+    SequenceTooLong { count: usize, max: usize },
+    /// None of the challenge's warm-up or hard classes is one the classifier knows.
+    #[error("no target for the challenge: none of its classes is one the classifier knows ({known})")]
+    NoTargets { known: String },
+}
 
 /// How one target of a round ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,0 +1,508 @@
+//! One round of the emotion-mimic challenge as a state machine driven by the caller's clock
+//! and each frame's tracked faces (no Bevy, no clock of its own).
+//!
+//! The rules:
+//! - A round starts with a countdown (`countdown_s`, a [`GameEvent::CountdownTick`] as each
+//!   second starts); the time bank does not run. Then the targets of the given order play
+//!   one after another ([`GameEvent::TargetStarted`]).
+//! - Every tracked face is a player scored on its own. A *present* player (found by the
+//!   detector this frame, not coasting) reaches the current target when their confirmation
+//!   window's share of the target class is at least the class's required share at this
+//!   difficulty. The share is over the window, so a single lucky frame never scores.
+//! - Each player who reaches a target gets `points_per_target` + a speed bonus (linear from
+//!   `speed_bonus_max` at 0 s to 0 at `speed_bonus_window_s` after the target's start). The
+//!   bank gains the class's `bonus_s` once per target, at its first reach.
+//! - A target ends when every present player has reached it, `others_grace_s` after its
+//!   first reach, or on [`Round::skip`] (unreached, no points, no time added; a skip during
+//!   the others' grace keeps what was already scored).
+//! - The bank runs only while playing (not in the countdown, not during "Still there?"),
+//!   and so does a target's clock (its time and speed bonus). At 0 the round ends
+//!   ([`EndReason::TimeUp`]) and the current target counts as unreached unless someone had
+//!   already reached it. A [`GameEvent::TimeWarning`] comes each time the bank drops below
+//!   `warning_s`.
+//! - Nobody present for `absent_grace_s` -> "Still there?" ([`GameEvent::StillThere`]); a
+//!   present player brings the round back ([`GameEvent::PlayerBack`]); after `still_there_s`
+//!   the round ends ([`EndReason::PlayersLeft`]).
+//! - After the last target: [`EndReason::AllTargets`]; [`Round::stop`]: [`EndReason::Stopped`].
+//! - The [`RoundResult`] lists every target played (reached or not, the time to its first
+//!   reach or to its end, its points, who reached it) and every player seen; its duration
+//!   runs from the end of the countdown to the end of the round.
+
+use super::rules::{ChallengeRules, Difficulty};
+use super::{EndReason, PlayerScore, RoundResult, TargetResult};
+
+/// One tracked face as the round sees it this frame.
+#[derive(Debug, Clone, Copy)]
+pub struct PlayerView<'a> {
+    /// The engine's track id.
+    pub id: u64,
+    /// Share of the player's confirmation window per class (the engine's
+    /// `TrackSnapshot::shares(i)`), indexed like the round's labels.
+    pub shares: &'a [f32],
+    /// Found by the detector in the latest frame (not coasting).
+    pub present: bool,
+}
+
+/// Where a round is, for the screen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    /// 3-2-1 before the first target; `left_s` until it starts.
+    Countdown { left_s: f32 },
+    /// A target is on.
+    Playing,
+    /// Nobody in view: "Still there?" with `left_s` until the round ends.
+    StillThere { left_s: f32 },
+    /// The round has ended; see [`Round::result`].
+    Over,
+}
+
+/// What happened in a round since the events were last drained (sounds, bursts, logs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GameEvent {
+    /// 3, 2, 1 as each second of the countdown starts.
+    CountdownTick(u32),
+    /// Target `number` (1-based) of class index `class` starts.
+    TargetStarted { number: usize, class: usize },
+    /// `player` reached `class` after `time_s` seconds and scored `points`.
+    Reached { player: u64, class: usize, time_s: f32, points: u32 },
+    /// The current target ended.
+    TargetDone { class: usize, reached: bool },
+    /// The bank dropped below `warning_s` (once each time it does).
+    TimeWarning,
+    /// Nobody has been in view for `absent_grace_s`.
+    StillThere,
+    /// A player is back after "Still there?".
+    PlayerBack,
+    /// The round ended.
+    Over(EndReason),
+}
+
+/// The round's state machine state (times on the caller's clock).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Countdown { end_s: f64 },
+    Playing,
+    StillThere { since_s: f64 },
+    Over,
+}
+
+/// A player's state on the current target (parallel to `Round::scores`).
+#[derive(Debug, Clone, Copy, Default)]
+struct PlayerState {
+    /// Window share of the target class in the latest frame (0 when not in it).
+    share: f32,
+    /// Reached the current target.
+    reached: bool,
+}
+
+/// One round of the challenge.
+#[derive(Debug, Clone)]
+pub struct Round {
+    rules: ChallengeRules,
+    labels: Vec<String>,
+    order: Vec<usize>,
+    state: State,
+    /// Caller time of the latest update.
+    now_s: f64,
+    /// When the countdown ended (the round's duration starts there).
+    play_start_s: Option<f64>,
+    end_s: Option<f64>,
+    reason: Option<EndReason>,
+    /// The latest countdown number announced.
+    countdown_shown: u32,
+    /// Index into `order` of the current target.
+    index: usize,
+    /// The target being played.
+    current: Option<TargetResult>,
+    /// Playing seconds since the current target started.
+    target_elapsed_s: f32,
+    /// Playing seconds from the current target's start to its first reach.
+    first_reach_s: Option<f32>,
+    bank_s: f32,
+    warned: bool,
+    last_present_s: f64,
+    targets: Vec<TargetResult>,
+    scores: Vec<PlayerScore>,
+    players: Vec<PlayerState>,
+    events: Vec<GameEvent>,
+}
+
+impl Round {
+    /// A round over `order` (class indices into `labels`, at most `max_targets` are played),
+    /// starting its countdown at `now_s`.
+    pub fn new(rules: ChallengeRules, labels: Vec<String>, mut order: Vec<usize>, now_s: f64) -> Self {
+        order.truncate(rules.max_targets);
+        let countdown_s = f64::from(rules.countdown_s.max(0.0));
+        let mut round = Self {
+            bank_s: rules.start_bank_s.max(0.0),
+            rules,
+            labels,
+            order,
+            state: State::Countdown { end_s: now_s + countdown_s },
+            now_s,
+            play_start_s: None,
+            end_s: None,
+            reason: None,
+            countdown_shown: 0,
+            index: 0,
+            current: None,
+            target_elapsed_s: 0.0,
+            first_reach_s: None,
+            warned: false,
+            last_present_s: now_s,
+            targets: Vec::new(),
+            scores: Vec::new(),
+            players: Vec::new(),
+            events: Vec::new(),
+        };
+        if countdown_s > 0.0 {
+            round.countdown_shown = countdown_s.ceil() as u32;
+            round.events.push(GameEvent::CountdownTick(round.countdown_shown));
+        } else {
+            round.begin_playing(now_s);
+        }
+        round
+    }
+
+    /// Advances to `now_s` with this frame's players (the caller's clock; earlier times
+    /// than the latest update count as the latest).
+    pub fn update(&mut self, now_s: f64, players: &[PlayerView]) {
+        self.advance_clock(now_s);
+        let any_present = players.iter().any(|p| p.present);
+        match self.state {
+            State::Over => return,
+            State::Countdown { .. } => {
+                for p in players.iter().filter(|p| p.present) {
+                    self.player_index(p.id);
+                }
+                return;
+            }
+            State::StillThere { .. } => {
+                if !any_present {
+                    return;
+                }
+                self.state = State::Playing;
+                self.events.push(GameEvent::PlayerBack);
+            }
+            State::Playing => {}
+        }
+        if any_present {
+            self.last_present_s = self.now_s;
+        } else if self.now_s - self.last_present_s >= f64::from(self.rules.absent_grace_s) {
+            self.state = State::StillThere { since_s: self.now_s };
+            self.events.push(GameEvent::StillThere);
+        }
+        self.score_players(players);
+    }
+
+    /// Ends the current target unreached (no points, no time added) and starts the next, or
+    /// ends the round after the last one. Nothing happens in the countdown or once over.
+    pub fn skip(&mut self, now_s: f64) {
+        self.advance_clock(now_s);
+        if matches!(self.state, State::Playing | State::StillThere { .. }) {
+            self.finish_target(self.now_s);
+        }
+    }
+
+    /// Ends the round ([`EndReason::Stopped`]).
+    pub fn stop(&mut self, now_s: f64) {
+        self.advance_clock(now_s);
+        if self.state != State::Over {
+            self.finish(EndReason::Stopped, self.now_s);
+        }
+    }
+
+    pub fn set_difficulty(&mut self, difficulty: Difficulty) {
+        self.rules.difficulty = difficulty;
+    }
+
+    pub fn difficulty(&self) -> Difficulty {
+        self.rules.difficulty
+    }
+
+    /// Moves the pending events into `out` (keeps both buffers' capacity).
+    pub fn drain_events(&mut self, out: &mut Vec<GameEvent>) {
+        out.append(&mut self.events);
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.state {
+            State::Countdown { end_s } => Phase::Countdown { left_s: (end_s - self.now_s).max(0.0) as f32 },
+            State::Playing => Phase::Playing,
+            State::StillThere { since_s } => Phase::StillThere {
+                left_s: (f64::from(self.rules.still_there_s) - (self.now_s - since_s)).max(0.0) as f32,
+            },
+            State::Over => Phase::Over,
+        }
+    }
+
+    /// Class index of the current target while playing or asking "Still there?".
+    pub fn target(&self) -> Option<usize> {
+        match self.state {
+            State::Playing | State::StillThere { .. } => self.order.get(self.index).copied(),
+            State::Countdown { .. } | State::Over => None,
+        }
+    }
+
+    /// The current target's number, 1-based (the first during the countdown, the last once over).
+    pub fn target_number(&self) -> usize {
+        (self.index + 1).min(self.order.len())
+    }
+
+    pub fn targets_total(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Playing seconds since the current target started.
+    pub fn target_elapsed_s(&self) -> f32 {
+        self.target_elapsed_s
+    }
+
+    pub fn bank_left_s(&self) -> f32 {
+        self.bank_s
+    }
+
+    /// The bank is below `warning_s` while playing.
+    pub fn warning(&self) -> bool {
+        self.state == State::Playing && self.bank_s < self.rules.warning_s
+    }
+
+    /// The share of the window `class` must hold at the current difficulty.
+    pub fn required_share(&self, class: usize) -> f32 {
+        self.rules.required_share(self.labels.get(class).map_or("", String::as_str))
+    }
+
+    /// 0..=1: the player's window share of the target class over the required share (1 once
+    /// reached; 0 for a player not in the latest frame or without a target).
+    pub fn meter(&self, player: u64) -> f32 {
+        let (Some(class), Some(i)) = (self.target(), self.find(player)) else {
+            return 0.0;
+        };
+        let state = self.players[i];
+        if state.reached { 1.0 } else { (state.share / self.required_share(class)).clamp(0.0, 1.0) }
+    }
+
+    /// The player reached the current target.
+    pub fn has_reached(&self, player: u64) -> bool {
+        self.target().is_some() && self.find(player).is_some_and(|i| self.players[i].reached)
+    }
+
+    pub fn player_score(&self, player: u64) -> u32 {
+        self.find(player).map_or(0, |i| self.scores[i].score)
+    }
+
+    /// Every player seen this round, in the order they were first seen.
+    pub fn scores(&self) -> &[PlayerScore] {
+        &self.scores
+    }
+
+    /// Every player's points together.
+    pub fn team_score(&self) -> u32 {
+        self.scores.iter().map(|s| s.score).fold(0, u32::saturating_add)
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.state == State::Over
+    }
+
+    /// The round's result, once over.
+    pub fn result(&self) -> Option<RoundResult> {
+        let (State::Over, Some(reason)) = (self.state, self.reason) else {
+            return None;
+        };
+        let duration_s = match (self.play_start_s, self.end_s) {
+            (Some(start), Some(end)) => (end - start).max(0.0) as f32,
+            _ => 0.0,
+        };
+        Some(RoundResult {
+            targets: self.targets.clone(),
+            players: self.scores.clone(),
+            score: self.team_score(),
+            reason,
+            duration_s,
+        })
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Moves the clock to `now_s`: countdown ticks and its end, the bank and the target's
+    /// clock while playing (and the time-up), the end of "Still there?".
+    fn advance_clock(&mut self, now_s: f64) {
+        let now_s = now_s.max(self.now_s);
+        if let State::Countdown { end_s } = self.state {
+            let left = (end_s - now_s).max(0.0).ceil() as u32;
+            while self.countdown_shown > 1 && left < self.countdown_shown {
+                self.countdown_shown -= 1;
+                self.events.push(GameEvent::CountdownTick(self.countdown_shown));
+            }
+            if now_s < end_s {
+                self.now_s = now_s;
+                return;
+            }
+            self.now_s = end_s;
+            self.begin_playing(end_s);
+        }
+        match self.state {
+            State::Playing => {
+                let dt = (now_s - self.now_s) as f32;
+                let start_s = self.now_s;
+                self.now_s = now_s;
+                if dt >= self.bank_s {
+                    self.target_elapsed_s += self.bank_s;
+                    let end_s = start_s + f64::from(self.bank_s);
+                    self.bank_s = 0.0;
+                    self.finish(EndReason::TimeUp, end_s);
+                } else {
+                    self.bank_s -= dt;
+                    self.target_elapsed_s += dt;
+                    self.check_warning();
+                }
+            }
+            State::StillThere { since_s } => {
+                self.now_s = now_s;
+                let end_s = since_s + f64::from(self.rules.still_there_s.max(0.0));
+                if now_s >= end_s {
+                    self.finish(EndReason::PlayersLeft, end_s);
+                }
+            }
+            State::Countdown { .. } | State::Over => self.now_s = now_s,
+        }
+    }
+
+    /// The countdown is over at `t`: the first target starts.
+    fn begin_playing(&mut self, t: f64) {
+        self.state = State::Playing;
+        self.play_start_s = Some(t);
+        self.last_present_s = t;
+        self.check_warning();
+        if self.order.is_empty() {
+            self.finish(EndReason::AllTargets, t);
+        } else {
+            self.start_target();
+        }
+    }
+
+    fn start_target(&mut self) {
+        let class = self.order[self.index];
+        self.current = Some(TargetResult {
+            emotion: self.labels.get(class).cloned().unwrap_or_default(),
+            reached: false,
+            time_s: 0.0,
+            points: 0,
+            players: Vec::new(),
+        });
+        self.target_elapsed_s = 0.0;
+        self.first_reach_s = None;
+        for p in &mut self.players {
+            *p = PlayerState::default();
+        }
+        self.events.push(GameEvent::TargetStarted { number: self.index + 1, class });
+    }
+
+    /// This frame's shares: meters, reaches, and the end of the target once everyone present
+    /// has reached it or the others' grace is over.
+    fn score_players(&mut self, players: &[PlayerView]) {
+        let Some(class) = self.target() else {
+            return;
+        };
+        let required = self.required_share(class);
+        for p in &mut self.players {
+            p.share = 0.0;
+        }
+        for view in players {
+            let i = self.player_index(view.id);
+            let share = view.shares.get(class).copied().unwrap_or(0.0);
+            self.players[i].share = share;
+            if view.present && !self.players[i].reached && share >= required {
+                self.reach(i, class);
+            }
+        }
+        let Some(first_reach_s) = self.first_reach_s else {
+            return;
+        };
+        let everyone = players.iter().filter(|p| p.present).all(|p| self.has_reached(p.id));
+        if everyone || self.target_elapsed_s - first_reach_s >= self.rules.others_grace_s {
+            self.finish_target(self.now_s);
+        }
+    }
+
+    /// Player `i` reached the current target now.
+    fn reach(&mut self, i: usize, class: usize) {
+        let time_s = self.target_elapsed_s;
+        let points = self.rules.points(time_s);
+        let id = self.scores[i].id;
+        self.players[i].reached = true;
+        self.scores[i].score = self.scores[i].score.saturating_add(points);
+        self.scores[i].reached += 1;
+        if let Some(target) = &mut self.current {
+            target.points = target.points.saturating_add(points);
+            target.players.push(id);
+            if !target.reached {
+                target.reached = true;
+                target.time_s = time_s;
+            }
+        }
+        if self.first_reach_s.is_none() {
+            self.first_reach_s = Some(time_s);
+            self.bank_s += self.rules.bonus_s(self.labels.get(class).map_or("", String::as_str));
+            self.check_warning();
+        }
+        self.events.push(GameEvent::Reached { player: id, class, time_s, points });
+    }
+
+    /// Records the current target and starts the next one, or ends the round after the last.
+    fn finish_target(&mut self, t: f64) {
+        self.record_target();
+        self.index += 1;
+        if self.index < self.order.len() {
+            self.start_target();
+        } else {
+            self.finish(EndReason::AllTargets, t);
+        }
+    }
+
+    /// Moves the current target into the results.
+    fn record_target(&mut self) {
+        if let Some(mut target) = self.current.take() {
+            if !target.reached {
+                target.time_s = self.target_elapsed_s;
+            }
+            let class = self.order.get(self.index).copied().unwrap_or_default();
+            self.events.push(GameEvent::TargetDone { class, reached: target.reached });
+            self.targets.push(target);
+        }
+    }
+
+    /// Ends the round at `t`.
+    fn finish(&mut self, reason: EndReason, t: f64) {
+        self.record_target();
+        self.state = State::Over;
+        self.reason = Some(reason);
+        self.end_s = Some(t);
+        self.events.push(GameEvent::Over(reason));
+    }
+
+    /// A warning each time the bank drops below `warning_s`.
+    fn check_warning(&mut self) {
+        let below = self.bank_s < self.rules.warning_s;
+        if below && !self.warned {
+            self.events.push(GameEvent::TimeWarning);
+        }
+        self.warned = below;
+    }
+
+    fn find(&self, player: u64) -> Option<usize> {
+        self.scores.iter().position(|s| s.id == player)
+    }
+
+    /// The player's index, adding them on first sight.
+    fn player_index(&mut self, player: u64) -> usize {
+        self.find(player).unwrap_or_else(|| {
+            self.scores.push(PlayerScore { id: player, score: 0, reached: 0 });
+            self.players.push(PlayerState::default());
+            self.scores.len() - 1
+        })
+    }
+}
