@@ -5,6 +5,7 @@ mod app;
 mod crops;
 mod eval;
 mod predict;
+mod scores;
 mod screen;
 mod stability;
 
@@ -31,6 +32,8 @@ Examples:
   emoji-mirror eval --csv fer2013_publictest.csv.gz --usage PublicTest
   emoji-mirror predict --video clip.mp4 --track
   emoji-mirror stability --video clip.mp4
+  emoji-mirror scores list                      # the high-score table
+  emoji-mirror scores export --csv scores.csv
 
 ONNX Runtime is loaded from --ort-lib, ORT_DYLIB_PATH, or .ort/ (run scripts/setup-ort.sh once).";
 
@@ -63,6 +66,10 @@ pub struct CommonArgs {
     /// Face detector manifest.
     #[arg(long, global = true, value_name = "TOML")]
     pub detector_model: Option<PathBuf>,
+    /// Where the score table lives (default $XDG_DATA_HOME/emoji-mirror, else
+    /// ~/.local/share/emoji-mirror).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +93,9 @@ pub enum Command {
     Screen(screen::ScreenArgs),
     /// List the cameras and the modes they offer.
     Cameras,
+    /// The high-score table: list it, export it as CSV, or reset it.
+    #[command(after_help = scores::EXAMPLES)]
+    Scores(scores::ScoresArgs),
 }
 
 /// Which face detector a command runs, and how.
@@ -197,6 +207,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Crops(args) => crops::run(&args, common),
         Command::Screen(args) => screen::run(&args, resolve(common, &args.detector.overrides(common), false)?),
         Command::Cameras => list_cameras(),
+        Command::Scores(args) => scores::run(&args, common),
     }
 }
 

@@ -8,6 +8,7 @@
 mod csv;
 mod schema;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-pub use csv::write_csv;
+pub use csv::{CSV_HEADER, played_at_rfc3339, write_csv};
 pub use schema::{APPLICATION_ID, CHALLENGE_MODE, SCHEMA_VERSION};
 
 /// The database file inside the data directory.
@@ -59,14 +60,17 @@ pub enum StoreError {
 /// The data directory: `--data-dir`, else $XDG_DATA_HOME/emoji-mirror, else
 /// ~/.local/share/emoji-mirror (`None` only when none of them is known).
 pub fn data_dir(named: Option<&Path>) -> Option<PathBuf> {
+    data_dir_from(named, std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+/// [`data_dir`] with the environment passed in.
+fn data_dir_from(named: Option<&Path>, xdg_data_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
     named.map(Path::to_path_buf).or_else(|| {
-        std::env::var_os("XDG_DATA_HOME")
+        xdg_data_home
             .map(PathBuf::from)
-            // The XDG spec says to ignore a relative value.
+            // The XDG spec says to ignore a relative (or empty) value.
             .filter(|p| p.is_absolute())
-            .or_else(|| {
-                std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/share"))
-            })
+            .or_else(|| home.filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/share")))
             .map(|d| d.join(DATA_DIR_NAME))
     })
 }
@@ -157,7 +161,9 @@ impl ScoreStore {
         }
         let check: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(read)?;
         if check != "ok" {
-            return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: check });
+            // quick_check reports over several lines ("*** in database main ***", then the problem).
+            let detail: Vec<&str> = check.lines().filter(|l| !l.starts_with("***")).collect();
+            return Err(StoreError::Corrupt { path: path.to_path_buf(), detail: detail.join("; ") });
         }
         let write = |e| write_error(path, e);
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(write)?;
@@ -352,4 +358,355 @@ fn read_error(path: &Path, e: rusqlite::Error) -> StoreError {
 
 fn write_error(path: &Path, e: rusqlite::Error) -> StoreError {
     damaged(path, &e).unwrap_or_else(|| StoreError::Write { path: path.to_path_buf(), source: e })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(emotion: &str, reached: bool, time_s: f32) -> StoredTarget {
+        StoredTarget { emotion: emotion.into(), reached, time_s }
+    }
+
+    fn game(played_at_unix_s: i64, score: u32) -> NewGame {
+        NewGame {
+            played_at_unix_s,
+            score,
+            players: 2,
+            targets: vec![target("happy", true, 1.8), target("sad", false, 6.25), target("fear", true, 3.0)],
+        }
+    }
+
+    fn fresh() -> (tempfile::TempDir, ScoreStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ScoreStore::open_in(&dir.path().join("data")).expect("a new database opens");
+        (dir, store)
+    }
+
+    fn ids(games: &[StoredGame]) -> Vec<i64> {
+        games.iter().map(|g| g.id).collect()
+    }
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn store_is_send_and_sync_for_a_bevy_resource() {
+        assert_send_sync::<ScoreStore>();
+    }
+
+    #[test]
+    fn data_dir_prefers_the_named_folder_then_xdg_then_home() {
+        let named = Path::new("/srv/scores");
+        let xdg = || Some(OsString::from("/xdg/data"));
+        let home = || Some(OsString::from("/home/visitor"));
+        assert_eq!(data_dir_from(Some(named), xdg(), home()), Some(named.to_path_buf()));
+        assert_eq!(data_dir_from(None, xdg(), home()), Some(PathBuf::from("/xdg/data/emoji-mirror")));
+        let default = Some(PathBuf::from("/home/visitor/.local/share/emoji-mirror"));
+        assert_eq!(data_dir_from(None, None, home()), default);
+        assert_eq!(data_dir_from(None, Some("relative".into()), home()), default, "a relative XDG value is ignored");
+        assert_eq!(data_dir_from(None, Some("".into()), home()), default);
+        assert_eq!(data_dir_from(None, None, None), None);
+    }
+
+    #[test]
+    fn a_new_database_is_stamped_migrated_and_in_wal_mode() {
+        let (dir, store) = fresh();
+        assert_eq!(store.path(), dir.path().join("data").join(DATABASE_FILE));
+        assert!(store.path().is_file());
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        let conn = store.conn();
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).expect("id");
+        assert_eq!(app_id, APPLICATION_ID);
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+        assert_eq!(mode, "wal");
+        // 2 = FULL.
+        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).expect("sync");
+        assert_eq!(sync, 2);
+    }
+
+    #[test]
+    fn record_and_read_back_a_game_with_its_targets() {
+        let (_dir, mut store) = fresh();
+        let id = store.record(&game(1_000, 420)).expect("recorded");
+        let all = store.all().expect("all");
+        let expected = NewGame { played_at_unix_s: 1_000, score: 420, players: 2, targets: game(0, 0).targets };
+        assert_eq!(
+            all,
+            vec![StoredGame {
+                id,
+                played_at_unix_s: 1_000,
+                initials: None,
+                score: 420,
+                players: 2,
+                targets: expected.targets
+            }]
+        );
+        assert_eq!(all[0].reached(), 2);
+    }
+
+    #[test]
+    fn a_game_with_a_non_finite_time_is_refused_and_nothing_is_written() {
+        let (_dir, mut store) = fresh();
+        let mut g = game(1, 1);
+        g.targets[1].time_s = f32::NAN;
+        let e = store.record(&g).expect_err("NaN time");
+        assert!(matches!(e, StoreError::InvalidGame { .. }), "{e}");
+        assert!(store.all().expect("all").is_empty());
+    }
+
+    #[test]
+    fn initials_are_upper_cased_and_must_be_one_to_three_letters_or_digits() {
+        assert_eq!(validate_initials("abc").expect("valid"), "ABC");
+        assert_eq!(validate_initials(" a1 ").expect("valid"), "A1");
+        assert_eq!(validate_initials("Z").expect("valid"), "Z");
+        assert_eq!(validate_initials("007").expect("valid"), "007");
+        for bad in ["", "   ", "ABCD", "A-B", "A B", "ÉA", "ab\u{301}", "😀"] {
+            let e = validate_initials(bad).expect_err(bad);
+            assert!(matches!(e, StoreError::Initials { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains(&format!("{bad:?}")), "the message names the value: {e}");
+        }
+    }
+
+    #[test]
+    fn set_initials_stores_valid_ones_and_refuses_the_rest() {
+        let (_dir, mut store) = fresh();
+        let id = store.record(&game(1, 10)).expect("recorded");
+        store.set_initials(id, "kim").expect("valid initials");
+        assert_eq!(store.all().expect("all")[0].initials.as_deref(), Some("KIM"));
+        assert!(matches!(store.set_initials(id, "toolong"), Err(StoreError::Initials { .. })));
+        assert_eq!(store.all().expect("all")[0].initials.as_deref(), Some("KIM"), "unchanged");
+        let e = store.set_initials(id + 100, "AB").expect_err("no such game");
+        assert!(matches!(e, StoreError::NoSuchGame { id: missing, .. } if missing == id + 100), "{e}");
+    }
+
+    #[test]
+    fn top_orders_by_score_then_earliest_and_rank_agrees() {
+        let (_dir, mut store) = fresh();
+        let low = store.record(&game(100, 50)).expect("recorded");
+        let late_high = store.record(&game(300, 90)).expect("recorded");
+        let early_high = store.record(&game(200, 90)).expect("recorded");
+        let lowest = store.record(&game(50, 10)).expect("recorded");
+        assert_eq!(ids(&store.top(10).expect("top")), vec![early_high, late_high, low, lowest]);
+        assert_eq!(ids(&store.top(2).expect("top")), vec![early_high, late_high]);
+        assert!(store.top(0).expect("top").is_empty());
+        let places: Vec<_> =
+            [early_high, late_high, low, lowest].iter().map(|&id| store.rank(id).expect("rank")).collect();
+        assert_eq!(places, vec![Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(store.rank(lowest + 1).expect("rank"), None);
+        // Same score and time: the earlier id first.
+        let twin = store.record(&game(200, 90)).expect("recorded");
+        assert_eq!(store.rank(twin).expect("rank"), Some(2));
+        assert_eq!(store.top(1).expect("top")[0].targets.len(), 3, "top carries the targets");
+    }
+
+    #[test]
+    fn all_lists_by_time() {
+        let (_dir, mut store) = fresh();
+        let b = store.record(&game(200, 1)).expect("recorded");
+        let a = store.record(&game(100, 99)).expect("recorded");
+        let c = store.record(&game(300, 50)).expect("recorded");
+        assert_eq!(ids(&store.all().expect("all")), vec![a, b, c]);
+    }
+
+    #[test]
+    fn export_writes_a_header_and_one_row_per_game() {
+        let (dir, mut store) = fresh();
+        let first = store.record(&game(1_764_664_744, 420)).expect("recorded");
+        store.set_initials(first, "abc").expect("initials");
+        let second = store.record(&NewGame {
+            played_at_unix_s: 1_764_664_800,
+            score: 0,
+            players: 1,
+            targets: vec![target("disgust", false, 20.0)],
+        });
+        let second = second.expect("recorded");
+        let out = dir.path().join("scores.csv");
+        assert_eq!(store.export_csv(&out).expect("exported"), 2);
+        let text = std::fs::read_to_string(&out).expect("csv");
+        assert_eq!(
+            text,
+            format!(
+                "id,played_at,initials,score,players,reached,targets\n\
+                 {first},2025-12-02T08:39:04Z,ABC,420,2,2,happy:1.8;sad:-;fear:3.0\n\
+                 {second},2025-12-02T08:40:00Z,,0,1,0,disgust:-\n"
+            )
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary file left: {leftovers:?}");
+        let e = store.export_csv(&dir.path().join("missing/scores.csv")).expect_err("no such folder");
+        assert!(e.to_string().contains("missing/scores.csv: cannot write"), "{e}");
+    }
+
+    #[test]
+    fn reset_removes_every_game_and_its_targets_and_ids_are_not_reused() {
+        let (_dir, mut store) = fresh();
+        let mut last = 0;
+        for i in 0..5 {
+            last = store.record(&game(i, 10 * i as u32)).expect("recorded");
+        }
+        assert_eq!(store.reset().expect("reset"), 5);
+        assert!(store.all().expect("all").is_empty());
+        let targets: i64 = store.conn().query_row("SELECT count(*) FROM targets", [], |r| r.get(0)).expect("count");
+        assert_eq!(targets, 0, "the targets went with their games");
+        assert_eq!(store.reset().expect("reset"), 0);
+        assert!(store.record(&game(9, 9)).expect("recorded") > last);
+    }
+
+    /// A database as the first release of the schema wrote it, with one game.
+    fn version_1_file(path: &Path) {
+        let conn = Connection::open(path).expect("sqlite");
+        conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+        conn.execute_batch(schema::MIGRATIONS[0]).expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1).expect("version");
+        conn.execute_batch(
+            "INSERT INTO games (id, played_at_unix_s, initials, score, players) VALUES (7, 500, 'OLD', 300, 1);
+             INSERT INTO targets VALUES (7, 0, 'happy', 1, 2.5), (7, 1, 'angry', 0, 8.0);",
+        )
+        .expect("a v1 game");
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_and_keeps_its_games() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        version_1_file(&path);
+        let mut store = ScoreStore::open(&path).expect("a v1 file opens");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        let old = StoredGame {
+            id: 7,
+            played_at_unix_s: 500,
+            initials: Some("OLD".into()),
+            score: 300,
+            players: 1,
+            targets: vec![target("happy", true, 2.5), target("angry", false, 8.0)],
+        };
+        assert_eq!(store.all().expect("all"), vec![old]);
+        let mode: String =
+            store.conn().query_row("SELECT mode FROM games WHERE id = 7", [], |r| r.get(0)).expect("mode");
+        assert_eq!(mode, CHALLENGE_MODE, "v2 gives old games the default mode");
+        let index: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'games_by_time'", [], |r| r.get(0))
+            .expect("index");
+        assert_eq!(index, 1);
+        let new = store.record(&game(600, 400)).expect("recorded after the migration");
+        assert_eq!(store.rank(new).expect("rank"), Some(1));
+        drop(store);
+        // Reopening a current file changes nothing.
+        let store = ScoreStore::open(&path).expect("reopens");
+        assert_eq!(store.all().expect("all").len(), 2);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_program_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        drop(ScoreStore::open(&path).expect("new"));
+        Connection::open(&path).expect("sqlite").pragma_update(None, "user_version", SCHEMA_VERSION + 1).expect("bump");
+        let e = ScoreStore::open(&path).expect_err("too new");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: schema version 3 is newer than this program's {SCHEMA_VERSION}", path.display())
+        );
+    }
+
+    /// Opening `path` fails with a message that starts with the path and contains `words`,
+    /// and leaves the file as it was.
+    fn assert_refused(path: &Path, words: &str) -> StoreError {
+        let before = std::fs::read(path).expect("file");
+        let e = ScoreStore::open(path).expect_err("refused");
+        let message = e.to_string();
+        assert!(message.starts_with(&format!("{}: ", path.display())), "names the file: {message}");
+        assert!(message.contains(words), "{message:?} should say {words:?}");
+        assert!(!message.contains('\n'), "one line: {message:?}");
+        assert_eq!(std::fs::read(path).expect("file"), before, "the file is left alone");
+        e
+    }
+
+    #[test]
+    fn a_database_made_by_another_program_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("other.sqlite3");
+        let conn = Connection::open(&path).expect("sqlite");
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');").expect("other");
+        drop(conn);
+        let e = assert_refused(&path, "not an emoji-mirror score database (application id 0x00000000");
+        assert!(matches!(e, StoreError::Foreign { .. }));
+        let conn = Connection::open(&path).expect("sqlite");
+        conn.pragma_update(None, "application_id", 0x1234_5678).expect("id");
+        conn.execute_batch("DROP TABLE notes").expect("empty it");
+        drop(conn);
+        assert_refused(&path, "application id 0x12345678");
+    }
+
+    #[test]
+    fn a_text_file_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        std::fs::write(&path, "these are my notes, not a database\n".repeat(200)).expect("write");
+        let e = assert_refused(&path, "not an emoji-mirror score database (not an SQLite file)");
+        assert!(matches!(e, StoreError::Foreign { .. }));
+    }
+
+    #[test]
+    fn random_bytes_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        // A fixed xorshift stream: the same "random" file every run.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let bytes: Vec<u8> = (0..16_384)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        std::fs::write(&path, bytes).expect("write");
+        assert_refused(&path, "not an SQLite file");
+    }
+
+    /// A closed database with enough games to span many pages.
+    fn filled_file(path: &Path) {
+        let mut store = ScoreStore::open(path).expect("new");
+        for i in 0..400 {
+            store.record(&game(i, i as u32)).expect("recorded");
+        }
+        // Closing the last connection checkpoints the log into the file and removes it.
+        drop(store);
+        assert!(!path.with_extension("sqlite3-wal").exists());
+    }
+
+    #[test]
+    fn a_truncated_database_is_reported_corrupt() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        filled_file(&path);
+        let len = std::fs::metadata(&path).expect("size").len();
+        assert!(len > 16 * 4096, "{len} bytes");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+        file.set_len(len / 2).expect("truncate");
+        drop(file);
+        let e = assert_refused(&path, "database is corrupt");
+        assert!(matches!(e, StoreError::Corrupt { .. }));
+    }
+
+    #[test]
+    fn overwritten_pages_are_reported_corrupt() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        filled_file(&path);
+        let mut bytes = std::fs::read(&path).expect("read");
+        // Keep page 1 (the header and schema); scribble over the pages after it.
+        let page = 4096;
+        for (i, b) in bytes[page..page * 8].iter_mut().enumerate() {
+            *b = (i * 31 % 251) as u8;
+        }
+        std::fs::write(&path, bytes).expect("write");
+        assert_refused(&path, "database is corrupt");
+    }
 }
