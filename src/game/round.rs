@@ -506,3 +506,303 @@ impl Round {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::confirmation::{ConfirmationSettings, ConfirmationWindow};
+
+    const ANGRY: usize = 0;
+    const HAPPY: usize = 3;
+    const SAD: usize = 4;
+    const NEUTRAL: usize = 6;
+    const N_CLASSES: usize = 7;
+
+    fn labels() -> Vec<String> {
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"].iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A window holding `share` of `class` and the rest neutral.
+    fn window(class: usize, share: f32) -> [f32; N_CLASSES] {
+        let mut shares = [0.0; N_CLASSES];
+        shares[NEUTRAL] = 1.0 - share;
+        shares[class] = share;
+        shares
+    }
+
+    /// Plays one frame: `(id, shares, present)` per face.
+    fn frame(round: &mut Round, t: f64, faces: &[(u64, [f32; N_CLASSES], bool)]) {
+        let views: Vec<PlayerView> =
+            faces.iter().map(|(id, shares, present)| PlayerView { id: *id, shares, present: *present }).collect();
+        round.update(t, &views);
+    }
+
+    fn events(round: &mut Round) -> Vec<GameEvent> {
+        let mut out = Vec::new();
+        round.drain_events(&mut out);
+        out
+    }
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() < 1e-4
+    }
+
+    #[test]
+    fn countdown_ticks_and_keeps_the_bank() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY], 10.0);
+        assert_eq!(round.phase(), Phase::Countdown { left_s: 3.0 });
+        assert_eq!(round.target(), None);
+        for t in [10.5, 11.0, 11.5, 12.0, 12.5] {
+            frame(&mut round, t, &[(1, window(HAPPY, 1.0), true)]);
+        }
+        // A full window during the countdown scores nothing.
+        assert_eq!(round.player_score(1), 0);
+        assert_eq!(round.bank_left_s(), 20.0);
+        assert_eq!(round.phase(), Phase::Countdown { left_s: 0.5 });
+        assert_eq!(
+            events(&mut round),
+            [GameEvent::CountdownTick(3), GameEvent::CountdownTick(2), GameEvent::CountdownTick(1)]
+        );
+        frame(&mut round, 13.5, &[(1, window(HAPPY, 0.0), true)]);
+        assert_eq!(round.phase(), Phase::Playing);
+        assert_eq!(events(&mut round), [GameEvent::TargetStarted { number: 1, class: HAPPY }]);
+        assert!(close(round.bank_left_s(), 19.5));
+        assert!(close(round.target_elapsed_s(), 0.5));
+        assert_eq!(round.target(), Some(HAPPY));
+    }
+
+    #[test]
+    fn two_players_score_separately() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY, NEUTRAL], 0.0);
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.2), true), (2, window(HAPPY, 0.1), true)]);
+        assert_eq!(round.target(), Some(HAPPY));
+        assert!(close(round.meter(1), 0.2 / 0.6));
+        // Player 1 reaches after 1 s: 100 + 90.
+        frame(&mut round, 4.0, &[(1, window(HAPPY, 0.6), true), (2, window(HAPPY, 0.3), true)]);
+        assert!(round.has_reached(1));
+        assert!(!round.has_reached(2));
+        assert_eq!(round.meter(1), 1.0);
+        assert!(close(round.meter(2), 0.5));
+        assert_eq!(round.player_score(1), 190);
+        assert!(close(round.bank_left_s(), 20.0 - 1.0 + 4.0), "happy adds 4 s: {}", round.bank_left_s());
+        // Player 2 reaches after 2 s, within the others' grace: 100 + 80; the target ends.
+        frame(&mut round, 5.0, &[(1, window(HAPPY, 0.7), true), (2, window(HAPPY, 0.65), true)]);
+        assert_eq!(round.player_score(2), 180);
+        assert_eq!(round.target(), Some(NEUTRAL));
+        assert!(!round.has_reached(1));
+        assert!(close(round.bank_left_s(), 22.0), "the bank gains once per target: {}", round.bank_left_s());
+        // Neutral: player 2 after 0.5 s (100 + 95); player 1 never, so the grace ends it.
+        frame(&mut round, 5.5, &[(1, window(HAPPY, 0.9), true), (2, window(NEUTRAL, 0.8), true)]);
+        assert_eq!(round.player_score(2), 375);
+        frame(&mut round, 6.5, &[(1, window(HAPPY, 0.9), true), (2, window(NEUTRAL, 0.8), true)]);
+        assert!(!round.is_over(), "1 s after the first reach the others still have time");
+        frame(&mut round, 7.0, &[(1, window(HAPPY, 0.9), true), (2, window(NEUTRAL, 0.8), true)]);
+        assert!(round.is_over());
+        assert_eq!(round.team_score(), 190 + 375);
+        let result = round.result().expect("over");
+        assert_eq!(result.reason, EndReason::AllTargets);
+        assert_eq!(result.score, 565);
+        assert_eq!(
+            result.players,
+            [PlayerScore { id: 1, score: 190, reached: 1 }, PlayerScore { id: 2, score: 375, reached: 2 }]
+        );
+        assert_eq!(result.targets.len(), 2);
+        assert_eq!(result.targets[0].emotion, "happy");
+        assert!(result.targets[0].reached);
+        assert!(close(result.targets[0].time_s, 1.0));
+        assert_eq!(result.targets[0].points, 370);
+        assert_eq!(result.targets[0].players, [1, 2]);
+        assert_eq!(result.targets[1].emotion, "neutral");
+        assert!(close(result.targets[1].time_s, 0.5));
+        assert_eq!(result.targets[1].players, [2]);
+        assert!(close(result.duration_s, 4.0), "countdown excluded: {}", result.duration_s);
+        let events = events(&mut round);
+        let reached: Vec<(u64, u32)> = events
+            .iter()
+            .filter_map(|e| match e {
+                GameEvent::Reached { player, points, .. } => Some((*player, *points)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reached, [(1, 190), (2, 180), (2, 195)]);
+        assert!(events.contains(&GameEvent::TargetDone { class: NEUTRAL, reached: true }));
+        assert_eq!(events.last(), Some(&GameEvent::Over(EndReason::AllTargets)));
+    }
+
+    #[test]
+    fn a_player_leaving_ends_the_round_after_still_there() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY, SAD], 0.0);
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.1), true)]);
+        frame(&mut round, 4.0, &[(1, window(HAPPY, 0.1), true)]);
+        // Coasting (not found by the detector) counts as absent, then the face is gone.
+        frame(&mut round, 5.0, &[(1, window(HAPPY, 0.9), false)]);
+        assert_eq!(round.player_score(1), 0, "a coasting track never scores");
+        frame(&mut round, 6.5, &[]);
+        assert_eq!(round.phase(), Phase::Playing);
+        frame(&mut round, 7.0, &[]);
+        assert_eq!(round.phase(), Phase::StillThere { left_s: 5.0 });
+        let bank = round.bank_left_s();
+        assert!(close(bank, 16.0));
+        frame(&mut round, 9.0, &[]);
+        assert_eq!(round.bank_left_s(), bank, "the bank stops during Still there?");
+        assert_eq!(round.phase(), Phase::StillThere { left_s: 3.0 });
+        assert_eq!(round.target(), Some(HAPPY));
+        frame(&mut round, 12.0, &[]);
+        assert!(round.is_over());
+        let result = round.result().expect("over");
+        assert_eq!(result.reason, EndReason::PlayersLeft);
+        assert_eq!(result.targets.len(), 1);
+        assert!(!result.targets[0].reached);
+        assert!(close(result.targets[0].time_s, 4.0), "playing time only: {}", result.targets[0].time_s);
+        assert!(close(result.duration_s, 9.0));
+        let events = events(&mut round);
+        assert!(events.contains(&GameEvent::StillThere));
+        assert_eq!(events.last(), Some(&GameEvent::Over(EndReason::PlayersLeft)));
+    }
+
+    #[test]
+    fn a_player_back_in_time_resumes_the_round() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY], 0.0);
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.1), true)]);
+        frame(&mut round, 6.0, &[]);
+        assert!(matches!(round.phase(), Phase::StillThere { .. }));
+        frame(&mut round, 10.0, &[]);
+        // A new face (another track id) counts as a player too.
+        frame(&mut round, 10.5, &[(7, window(HAPPY, 0.2), true)]);
+        assert_eq!(round.phase(), Phase::Playing);
+        assert_eq!(events(&mut round).last(), Some(&GameEvent::PlayerBack));
+        frame(&mut round, 11.0, &[(7, window(HAPPY, 0.8), true)]);
+        assert!(close(round.bank_left_s(), 20.0 - 3.5 + 4.0), "{}", round.bank_left_s());
+        // Reached 3.5 playing seconds into the target: 100 + 65.
+        assert_eq!(round.player_score(7), 165);
+        let result = round.result().expect("the only player reached the only target");
+        assert_eq!(result.reason, EndReason::AllTargets);
+        assert_eq!(result.players.len(), 2);
+    }
+
+    #[test]
+    fn the_bank_running_out_ends_the_round_with_the_target_unreached() {
+        let rules = ChallengeRules { start_bank_s: 6.0, ..ChallengeRules::default() };
+        let mut round = Round::new(rules, labels(), vec![HAPPY, SAD, ANGRY], 0.0);
+        let mut t = 3.0;
+        while t <= 5.0 {
+            frame(&mut round, t, &[(1, window(HAPPY, 0.3), true)]);
+            t += 0.5;
+        }
+        assert!(round.warning(), "4.5 s left");
+        frame(&mut round, 5.5, &[(1, window(HAPPY, 0.6), true)]);
+        assert!(!round.warning(), "happy added 4 s");
+        assert_eq!(round.target(), Some(SAD));
+        while !round.is_over() {
+            t += 0.5;
+            frame(&mut round, t, &[(1, window(SAD, 0.3), true)]);
+            assert!(t < 20.0, "the bank never ran out");
+        }
+        // 6 - 2.5 + 4 = 7.5 s for sad.
+        assert!(close(t as f32, 5.5 + 7.5), "{t}");
+        frame(&mut round, t + 0.5, &[(1, window(SAD, 1.0), true)]);
+        assert_eq!(round.player_score(1), 175, "nothing scores once over");
+        let result = round.result().expect("over");
+        assert_eq!(result.reason, EndReason::TimeUp);
+        assert_eq!(result.targets.len(), 2);
+        assert!(result.targets[0].reached);
+        assert!(!result.targets[1].reached);
+        assert!(close(result.targets[1].time_s, 7.5));
+        assert!(close(result.duration_s, 10.0));
+        assert_eq!(round.bank_left_s(), 0.0);
+        let events = events(&mut round);
+        let warnings = events.iter().filter(|e| **e == GameEvent::TimeWarning).count();
+        assert_eq!(warnings, 2, "once per drop below 5 s: {events:?}");
+        assert!(events.contains(&GameEvent::TargetDone { class: SAD, reached: false }));
+        assert_eq!(events.last(), Some(&GameEvent::Over(EndReason::TimeUp)));
+    }
+
+    #[test]
+    fn skip_ends_the_target_unreached() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY, SAD], 0.0);
+        round.skip(1.0);
+        assert_eq!(round.target_number(), 1, "no skip in the countdown");
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.5), true)]);
+        round.skip(4.0);
+        assert_eq!(round.target(), Some(SAD));
+        assert_eq!(round.target_number(), 2);
+        assert_eq!(round.target_elapsed_s(), 0.0);
+        assert!(close(round.bank_left_s(), 19.0), "no time added");
+        assert_eq!(round.meter(1), 0.0);
+        round.skip(4.5);
+        assert!(round.is_over());
+        let result = round.result().expect("over");
+        assert_eq!(result.reason, EndReason::AllTargets);
+        assert_eq!(result.score, 0);
+        assert_eq!(result.targets.iter().map(|t| t.reached).collect::<Vec<_>>(), [false, false]);
+        assert!(close(result.targets[0].time_s, 1.0));
+        let events = events(&mut round);
+        assert!(events.contains(&GameEvent::TargetDone { class: HAPPY, reached: false }));
+        assert!(events.contains(&GameEvent::TargetStarted { number: 2, class: SAD }));
+    }
+
+    #[test]
+    fn stop_ends_the_round() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY, SAD], 0.0);
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.5), true)]);
+        round.stop(5.0);
+        let result = round.result().expect("stopped");
+        assert_eq!(result.reason, EndReason::Stopped);
+        assert_eq!(result.targets.len(), 1);
+        assert!(close(result.duration_s, 2.0));
+        assert_eq!(round.phase(), Phase::Over);
+        assert_eq!(round.target(), None);
+    }
+
+    #[test]
+    fn a_one_frame_spike_never_reaches() {
+        // Real confirmation windows: the share is over the last 20 frames.
+        let settings = ConfirmationSettings::default();
+        let mut window = ConfirmationWindow::new(N_CLASSES, &settings, Some(NEUTRAL));
+        let mut shares = [0.0; N_CLASSES];
+        let mut round =
+            Round::new(ChallengeRules { countdown_s: 0.0, ..ChallengeRules::default() }, labels(), vec![HAPPY], 0.0);
+        let mut t = 0.0;
+        let mut play = |round: &mut Round, window: &mut ConfirmationWindow, top: usize| {
+            window.push(top);
+            for (c, s) in shares.iter_mut().enumerate() {
+                *s = window.share(c);
+            }
+            t += 0.1;
+            round.update(t, &[PlayerView { id: 1, shares: &shares, present: true }]);
+        };
+        // A happy frame every fifth frame, the rest neutral: never 60% of the window.
+        for i in 0..60 {
+            play(&mut round, &mut window, if i % 5 == 0 { HAPPY } else { NEUTRAL });
+            assert!(!round.has_reached(1), "frame {i}");
+        }
+        for i in 0..20 {
+            play(&mut round, &mut window, NEUTRAL);
+            assert!(!round.has_reached(1), "neutral frame {i}");
+        }
+        // Holding happy: reached on the 12th frame in a row (12/20 = 60%).
+        for i in 1..=12 {
+            play(&mut round, &mut window, HAPPY);
+            assert_eq!(round.is_over(), i == 12, "frame {i}");
+        }
+        assert_eq!(round.result().map(|r| r.targets[0].reached), Some(true));
+    }
+
+    #[test]
+    fn difficulty_changes_what_counts() {
+        let mut round =
+            Round::new(ChallengeRules { countdown_s: 0.0, ..ChallengeRules::default() }, labels(), vec![HAPPY], 0.0);
+        assert!(close(round.required_share(HAPPY), 0.6));
+        round.set_difficulty(Difficulty::Hard);
+        assert_eq!(round.difficulty(), Difficulty::Hard);
+        assert!(close(round.required_share(HAPPY), 0.72));
+        frame(&mut round, 0.5, &[(1, window(HAPPY, 0.65), true)]);
+        assert!(!round.has_reached(1));
+        assert!(close(round.meter(1), 0.65 / 0.72));
+        round.set_difficulty(Difficulty::Easy);
+        assert!(close(round.required_share(HAPPY), 0.48));
+        frame(&mut round, 1.0, &[(1, window(HAPPY, 0.65), true)]);
+        assert!(round.is_over());
+        assert_eq!(round.player_score(1), 190);
+    }
+}
