@@ -2,33 +2,62 @@
 //!
 //! `--screenshot PATH --exit-after-frames N` saves the window after N frames with
 //! video and exits (kiosk checks, tests); a JSON file beside the PNG says what was
-//! on screen (frame index, video rect, faces, help panel). `--bench-frames N`
-//! prints render fps and camera-to-screen latency percentiles, then exits.
+//! on screen (frame index, video rect, faces, help panel, the screen, its buttons and
+//! items). `--bench-frames N` prints render fps and camera-to-screen latency
+//! percentiles, then exits.
+//!
+//! Scripted input: `--press KEYS` presses keys one after the other (`<enter>`, `<esc>`
+//! and `<backspace>` name those keys); `--tap NAME,...` taps on-screen buttons by name
+//! with real touch events (started, then ended at the button's centre), each once it is
+//! drawn. The screenshot waits until the script is done, and with `--autoplay` until
+//! the results screen has been shown for [`AUTOPLAY_RESULTS_FRAMES`] frames (without a
+//! screenshot, autoplay then quits).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bevy::input::touch::{TouchInput, TouchPhase};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
 use bevy::window::PrimaryWindow;
 use serde::Serialize;
 
-use super::controls::action_of;
 use super::faces::FaceTrack;
 use super::layout::PaneRects;
+use super::screens::results::{ResultsState, TYPING_KEYS, char_of};
+use super::screens::{OnScreen, Screen, ScreenHistory};
 use super::ui::UiRects;
 use super::video::{LatestAnalysis, SourceStatus, Stats};
 use super::{AppOptions, AppSystems, LayoutMode, ViewSettings};
 
-/// Frames after the first video frame at which scripted keys are pressed.
+/// Frames after the first video frame at which the first scripted key is pressed.
 const PRESS_AT_FRAME: u32 = 3;
+/// Frames from one scripted key to the next (pressed one frame, released the next).
+const PRESS_EVERY_FRAMES: u32 = 2;
+/// Frames after the first video frame before the first scripted tap.
+const TAP_AT_FRAME: u32 = 3;
+/// Frames a scripted finger stays down.
+const TAP_HOLD_FRAMES: u32 = 2;
+/// Frames from the end of one tap to the start of the next (lets the screen change).
+const TAP_EVERY_FRAMES: u32 = 4;
+/// Frames a tap waits for its button to be drawn before it is given up (with a warning).
+const TAP_WAIT_FRAMES: u32 = 600;
+/// Frames after the last tap before the screenshot (the tap's effect is drawn).
+const TAP_SETTLE_FRAMES: u32 = 4;
+/// Frames the results screen is shown before autoplay takes its screenshot or quits.
+pub const AUTOPLAY_RESULTS_FRAMES: u32 = 10;
+/// The touch id of scripted taps (any finger id a real screen would not reuse at once).
+const SCRIPTED_FINGER: u64 = 4242;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<FrameCount>()
+        .init_resource::<TapScript>()
         .add_systems(Update, count_frames.in_set(AppSystems::Input))
         // After Bevy's input update (which clears "just pressed"), before our hotkeys read it.
         .add_systems(PreUpdate, press_scripted_keys.after(bevy::input::InputSystems))
-        .add_systems(Last, (take_screenshot, finish_benchmark));
+        // After the UI registered this frame's buttons; egui reads the touches next frame.
+        .add_systems(Last, (tap_scripted_buttons, take_screenshot, finish_benchmark).chain());
 }
 
 #[derive(Resource, Debug, Clone, Default)]
@@ -36,7 +65,11 @@ pub struct CaptureOptions {
     pub screenshot: Option<PathBuf>,
     pub exit_after_frames: Option<u32>,
     pub bench_frames: Option<u32>,
-    pub press: String,
+    /// The scripted keys, in order.
+    pub press: Vec<KeyCode>,
+    /// The buttons to tap, in order.
+    pub taps: Vec<String>,
+    pub autoplay: bool,
 }
 
 impl CaptureOptions {
@@ -45,9 +78,34 @@ impl CaptureOptions {
             screenshot: o.screenshot.clone(),
             exit_after_frames: o.exit_after_frames,
             bench_frames: o.bench_frames,
-            press: o.press.clone(),
+            press: keys_of(&o.press),
+            taps: o.taps.clone(),
+            autoplay: o.challenge.autoplay,
         }
     }
+}
+
+/// The keys of a `--press` script: characters, and `<enter>`, `<esc>`, `<backspace>`.
+/// Characters without a key are left out (with a warning).
+pub fn keys_of(script: &str) -> Vec<KeyCode> {
+    let mut keys = Vec::new();
+    let mut rest = script;
+    while let Some(c) = rest.chars().next() {
+        let named = [("<enter>", KeyCode::Enter), ("<esc>", KeyCode::Escape), ("<backspace>", KeyCode::Backspace)]
+            .into_iter()
+            .find(|(name, _)| rest.starts_with(name));
+        if let Some((name, key)) = named {
+            keys.push(key);
+            rest = &rest[name.len()..];
+            continue;
+        }
+        match key_of(c) {
+            Some(k) => keys.push(k),
+            None => warn!("--press: no key for {c:?}"),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    keys
 }
 
 /// Frames rendered since the first video frame (or the no-picture message) arrived.
@@ -67,34 +125,91 @@ fn count_frames(status: Res<SourceStatus>, mut count: ResMut<FrameCount>) {
     }
 }
 
+/// The key of one script character: letters, digits, space, + = -.
 fn key_of(c: char) -> Option<KeyCode> {
-    Some(match c.to_ascii_lowercase() {
-        'h' => KeyCode::KeyH,
-        'd' => KeyCode::KeyD,
-        'l' => KeyCode::KeyL,
-        'c' => KeyCode::KeyC,
-        'f' => KeyCode::KeyF,
-        '1' => KeyCode::Digit1,
-        '2' => KeyCode::Digit2,
-        '3' => KeyCode::Digit3,
-        '4' => KeyCode::Digit4,
-        ' ' => KeyCode::Space,
-        _ => return None,
-    })
+    const KEYS: [(char, KeyCode); 4] =
+        [(' ', KeyCode::Space), ('+', KeyCode::Equal), ('=', KeyCode::Equal), ('-', KeyCode::Minus)];
+    if let Some((_, k)) = KEYS.iter().find(|(ch, _)| *ch == c) {
+        return Some(*k);
+    }
+    // Letters and digits: the key that types them.
+    let upper = c.to_ascii_uppercase();
+    TYPING_KEYS.into_iter().find(|k| char_of(*k) == Some(upper))
 }
 
+/// Presses the scripted keys one after the other: each for one frame.
 fn press_scripted_keys(opts: Res<CaptureOptions>, count: Res<FrameCount>, mut keys: ResMut<ButtonInput<KeyCode>>) {
-    let keys_to_press = opts.press.chars().filter_map(key_of);
-    if count.with_video == PRESS_AT_FRAME {
-        for k in keys_to_press {
-            if action_of(k).is_some() {
-                keys.press(k);
+    let Some(since) = count.with_video.checked_sub(PRESS_AT_FRAME) else { return };
+    let (step, phase) = (since / PRESS_EVERY_FRAMES, since % PRESS_EVERY_FRAMES);
+    let Some(key) = opts.press.get(step as usize) else { return };
+    if phase == 0 {
+        keys.press(*key);
+    } else if phase == 1 {
+        keys.release(*key);
+    }
+}
+
+/// Where the tap script is.
+#[derive(Resource, Debug, Default)]
+pub struct TapScript {
+    /// Index of the next tap.
+    next: usize,
+    /// The finger that is down: where, and the frame it went down.
+    down: Option<(Vec2, u32)>,
+    /// The frame the next tap may start.
+    not_before: u32,
+    /// Frames the next tap has waited for its button.
+    waited: u32,
+    /// The frame the last tap ended (None: not yet).
+    finished_at: Option<u32>,
+}
+
+/// Taps the scripted buttons with touch events, one after the other.
+fn tap_scripted_buttons(
+    opts: Res<CaptureOptions>,
+    count: Res<FrameCount>,
+    on_screen: Res<OnScreen>,
+    mut script: ResMut<TapScript>,
+    mut touches: MessageWriter<TouchInput>,
+    windows: Query<Entity, With<PrimaryWindow>>,
+) {
+    let frame = count.with_video;
+    if script.finished_at.is_some() || frame < TAP_AT_FRAME || opts.taps.is_empty() {
+        if opts.taps.is_empty() && script.finished_at.is_none() {
+            script.finished_at = Some(0);
+        }
+        return;
+    }
+    let Ok(window) = windows.single() else { return };
+    let touch = |phase, position| TouchInput { phase, position, window, force: None, id: SCRIPTED_FINGER };
+    if let Some((at, since)) = script.down {
+        if frame >= since + TAP_HOLD_FRAMES {
+            touches.write(touch(TouchPhase::Ended, at));
+            script.down = None;
+            script.next += 1;
+            script.not_before = frame + TAP_EVERY_FRAMES;
+        }
+    } else if frame >= script.not_before {
+        let name = &opts.taps[script.next];
+        match on_screen.button_rect(name) {
+            Some([x0, y0, x1, y1]) => {
+                let at = Vec2::new((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+                touches.write(touch(TouchPhase::Started, at));
+                script.down = Some((at, frame));
+                script.waited = 0;
+            }
+            None => {
+                script.waited += 1;
+                if script.waited > TAP_WAIT_FRAMES {
+                    warn!("--tap: no button {name:?} on screen after {TAP_WAIT_FRAMES} frames; skipped");
+                    script.waited = 0;
+                    script.next += 1;
+                }
             }
         }
-    } else if count.with_video == PRESS_AT_FRAME + 1 {
-        for k in keys_to_press {
-            keys.release(k);
-        }
+    }
+    if script.next >= opts.taps.len() {
+        script.finished_at = Some(frame);
     }
 }
 
@@ -121,6 +236,40 @@ struct ShotReport {
     source_fps: f32,
     /// The message shown instead of a picture, if any.
     problem: Option<String>,
+    /// The screen shown ("attract", "mirror", "challenge", "results") and those shown since
+    /// start-up, in order.
+    screen: &'static str,
+    screens_visited: Vec<&'static str>,
+    /// The touch buttons and other registered items by name (window pixels).
+    buttons: BTreeMap<String, [f32; 4]>,
+    items: BTreeMap<String, [f32; 4]>,
+    /// The attract screen's notice, when shown.
+    notice: Option<[f32; 4]>,
+}
+
+/// The game's side of the screenshot: the screen, its buttons, and the scripts' progress.
+#[derive(bevy::ecs::system::SystemParam)]
+struct GameView<'w> {
+    screen: Res<'w, State<Screen>>,
+    history: Res<'w, ScreenHistory>,
+    on_screen: Res<'w, OnScreen>,
+    taps: Res<'w, TapScript>,
+    results: Option<Res<'w, ResultsState>>,
+}
+
+impl GameView<'_> {
+    /// Whether the screenshot (or the scripted exit) is due at `frame`.
+    fn ready(&self, opts: &CaptureOptions, frame: u32) -> bool {
+        let taps_done = self.taps.finished_at.is_some_and(|f| frame >= f + TAP_SETTLE_FRAMES);
+        let frames_done = opts.exit_after_frames.is_some_and(|n| frame >= n);
+        if opts.autoplay {
+            let results_shown = *self.screen.get() == Screen::Results
+                && self.results.as_ref().is_some_and(|r| r.frames_shown >= AUTOPLAY_RESULTS_FRAMES);
+            results_shown && taps_done && (opts.exit_after_frames.is_none() || frames_done)
+        } else {
+            frames_done && taps_done
+        }
+    }
 }
 
 fn window_rect(r: Rect, half: Vec2) -> [f32; 4] {
@@ -140,9 +289,9 @@ fn take_screenshot(
     stats: Res<Stats>,
     faces: Query<&FaceTrack>,
     windows: Query<&Window, With<PrimaryWindow>>,
+    game: GameView,
 ) {
-    let Some(n) = opts.exit_after_frames else { return };
-    if count.shot_taken || count.with_video < n {
+    if count.shot_taken || !game.ready(&opts, count.with_video) {
         return;
     }
     count.shot_taken = true;
@@ -176,6 +325,11 @@ fn take_screenshot(
         source_kind: stats.source_kind,
         source_fps: stats.source_fps,
         problem: status.problem.clone(),
+        screen: game.screen.get().name(),
+        screens_visited: game.history.0.iter().map(|s| s.name()).collect(),
+        buttons: game.on_screen.buttons.iter().map(|(n, r)| (n.clone(), *r)).collect(),
+        items: game.on_screen.items.iter().map(|(n, r)| (n.clone(), *r)).collect(),
+        notice: game.on_screen.item_rect("notice"),
     };
     let json = path.with_extension("json");
     match serde_json::to_string_pretty(&report) {
@@ -238,5 +392,25 @@ mod tests {
         assert_eq!(percentile(&mut v, 50.0), 3.0);
         assert_eq!(percentile(&mut v, 100.0), 5.0);
         assert_eq!(percentile(&mut [], 95.0), 0.0);
+    }
+
+    #[test]
+    fn press_scripts_name_keys_and_type_characters() {
+        assert_eq!(
+            keys_of("hG<enter>a1 +-<esc><backspace>"),
+            vec![
+                KeyCode::KeyH,
+                KeyCode::KeyG,
+                KeyCode::Enter,
+                KeyCode::KeyA,
+                KeyCode::Digit1,
+                KeyCode::Space,
+                KeyCode::Equal,
+                KeyCode::Minus,
+                KeyCode::Escape,
+                KeyCode::Backspace,
+            ]
+        );
+        assert_eq!(keys_of("h€"), vec![KeyCode::KeyH], "characters without a key are left out");
     }
 }

@@ -1,10 +1,14 @@
-//! Hotkeys (ESC, h, f, 1-4, c, d, l, space) and the settings they change.
+//! Hotkeys and what they change: the view settings (h, f, 1-4, c, d, l, space), the
+//! screen (Enter/g, m, a, ESC) and the challenge (s, +, -), as [`GameCommand`]s. Quitting
+//! is deliberate (kiosk use): Ctrl+Q, or ESC three times within two seconds on the
+//! attract screen; a window close or SIGTERM quits too.
 
 use bevy::prelude::*;
 use bevy::window::{MonitorSelection, PrimaryWindow, WindowMode};
 use bevy_egui::input::EguiWantsInput;
 
 use super::analysis::AnalysisWorker;
+use super::screens::{GameAction, GameCommand, Screen, results};
 use super::{AppSystems, LayoutMode, PipelineSettings, ViewSettings};
 use crate::compose;
 use crate::engine::EngineCommand;
@@ -13,6 +17,7 @@ use crate::vision::DetectorKind;
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ButtonInput<KeyCode>>()
         .add_message::<DetectorRequest>()
+        .add_message::<GameCommand>()
         .add_systems(Update, apply_hotkeys.in_set(AppSystems::Input).run_if(not_typing_in_egui))
         .add_systems(Update, (apply_detector_requests, forward_settings_changes).chain().in_set(AppSystems::Receive));
 }
@@ -44,6 +49,9 @@ fn not_typing_in_egui(wants: Option<Res<EguiWantsInput>>) -> bool {
 /// The action of a key, if it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// ESC: back to the attract screen (three times within [`QUIT_WINDOW_S`] there: quit).
+    Back,
+    /// Ctrl+Q: quit.
     Quit,
     Help,
     Fullscreen,
@@ -52,11 +60,19 @@ pub enum Action {
     Debug,
     Layout,
     Pause,
+    /// A game action (start, mirror, attract, skip, harder, easier).
+    Game(GameAction),
 }
 
-/// The controls table (also shown in the help panel).
-pub const CONTROLS: [(&str, &str); 8] = [
-    ("ESC", "quit"),
+/// The controls table (also shown in the help panel): key, action.
+pub const CONTROLS: &[(&str, &str)] = &[
+    ("Enter / g", "play the challenge"),
+    ("m", "just mirror (free play)"),
+    ("a", "attract screen"),
+    ("s", "skip the target (challenge)"),
+    ("+ / -", "challenge harder / easier"),
+    ("ESC", "back to the attract screen"),
+    ("Ctrl+Q", "quit (or ESC 3 times within 2 s on the attract screen)"),
     ("h", "this help"),
     ("f", "full screen"),
     ("1-4", "Haar cascade default / alt / alt2 / alt-tree"),
@@ -66,9 +82,14 @@ pub const CONTROLS: [(&str, &str); 8] = [
     ("space", "pause"),
 ];
 
+/// ESC presses on the attract screen that quit, and the seconds they must fall within.
+pub const QUIT_PRESSES: usize = 3;
+pub const QUIT_WINDOW_S: f32 = 2.0;
+
 pub fn action_of(key: KeyCode) -> Option<Action> {
     Some(match key {
-        KeyCode::Escape => Action::Quit,
+        KeyCode::Escape => Action::Back,
+        KeyCode::KeyQ => Action::Quit,
         KeyCode::KeyH => Action::Help,
         KeyCode::KeyF => Action::Fullscreen,
         KeyCode::Digit1 => Action::Cascade(1),
@@ -79,6 +100,12 @@ pub fn action_of(key: KeyCode) -> Option<Action> {
         KeyCode::KeyD => Action::Debug,
         KeyCode::KeyL => Action::Layout,
         KeyCode::Space => Action::Pause,
+        KeyCode::Enter | KeyCode::NumpadEnter | KeyCode::KeyG => Action::Game(GameAction::Start),
+        KeyCode::KeyM => Action::Game(GameAction::Mirror),
+        KeyCode::KeyA => Action::Game(GameAction::Attract),
+        KeyCode::KeyS => Action::Game(GameAction::Skip),
+        KeyCode::Equal | KeyCode::NumpadAdd => Action::Game(GameAction::Harder),
+        KeyCode::Minus | KeyCode::NumpadSubtract => Action::Game(GameAction::Easier),
         _ => return None,
     })
 }
@@ -97,23 +124,70 @@ pub fn apply(action: Action, view: &mut ViewSettings) -> Option<DetectorRequest>
         Action::Pause => view.paused = !view.paused,
         Action::Cascade(n) => return Some(DetectorRequest(Some(n))),
         Action::Cnn => return Some(DetectorRequest(None)),
-        Action::Quit | Action::Fullscreen => {}
+        Action::Back | Action::Quit | Action::Fullscreen | Action::Game(_) => {}
     }
     None
 }
 
+/// The deliberate quit of kiosk use: [`QUIT_PRESSES`] ESC presses within [`QUIT_WINDOW_S`].
+#[derive(Debug, Clone, Default)]
+pub struct QuitGesture {
+    /// Times (seconds) of the latest presses, oldest first.
+    presses_s: Vec<f32>,
+}
+
+impl QuitGesture {
+    /// Counts a press at `now_s`; true when it completes the gesture (which then starts over).
+    pub fn press(&mut self, now_s: f32) -> bool {
+        self.presses_s.retain(|t| now_s - *t <= QUIT_WINDOW_S);
+        self.presses_s.push(now_s);
+        if self.presses_s.len() >= QUIT_PRESSES {
+            self.presses_s.clear();
+            return true;
+        }
+        false
+    }
+}
+
+/// Whether `key` types into the results screen's initials (so it is no hotkey there).
+pub fn types_initials(key: KeyCode) -> bool {
+    results::char_of(key).is_some() || matches!(key, KeyCode::Backspace | KeyCode::Enter | KeyCode::NumpadEnter)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn apply_hotkeys(
     keys: Res<ButtonInput<KeyCode>>,
+    time: Res<Time>,
+    screen: Option<Res<State<Screen>>>,
     mut view: ResMut<ViewSettings>,
     mut requests: MessageWriter<DetectorRequest>,
+    mut game: MessageWriter<GameCommand>,
     mut exit: MessageWriter<AppExit>,
     mut windows: Query<&mut Window, With<PrimaryWindow>>,
+    mut quit: Local<QuitGesture>,
 ) {
+    let screen = screen.map_or(Screen::Attract, |s| *s.get());
+    let ctrl = keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]);
     for key in keys.get_just_pressed() {
+        if screen == Screen::Results && types_initials(*key) && !ctrl {
+            continue;
+        }
         let Some(action) = action_of(*key) else { continue };
         match action {
             Action::Quit => {
-                exit.write(AppExit::Success);
+                if ctrl {
+                    exit.write(AppExit::Success);
+                }
+            }
+            Action::Back => {
+                if screen != Screen::Attract {
+                    game.write(GameCommand(GameAction::Attract));
+                } else if quit.press(time.elapsed_secs()) {
+                    exit.write(AppExit::Success);
+                }
+            }
+            Action::Game(a) => {
+                game.write(GameCommand(a));
             }
             Action::Fullscreen => {
                 for mut w in &mut windows {
@@ -165,11 +239,11 @@ mod tests {
 
     fn app() -> App {
         let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .configure_sets(Update, (AppSystems::Input, AppSystems::Receive).chain())
+        app.add_plugins((MinimalPlugins, bevy::state::app::StatesPlugin))
+            .configure_sets(Update, (AppSystems::Input, AppSystems::Receive, AppSystems::Track).chain())
             .insert_resource(ViewSettings::default())
             .insert_resource(PipelineSettings(crate::config::Settings::default()))
-            .add_plugins(plugin);
+            .add_plugins((plugin, super::super::screens::state_plugin));
         app
     }
 
@@ -219,12 +293,72 @@ mod tests {
         assert_eq!(app.world().resource::<PipelineSettings>().0.detector_kind, DetectorKind::HaarDefault);
     }
 
-    #[test]
-    fn escape_quits() {
-        let mut app = app();
-        press(&mut app, KeyCode::Escape);
+    fn exits(app: &App) -> usize {
         let exits = app.world().resource::<Messages<AppExit>>();
-        let mut cursor = exits.get_cursor();
-        assert!(cursor.read(exits).any(|e| *e == AppExit::Success));
+        exits.get_cursor().read(exits).filter(|e| **e == AppExit::Success).count()
+    }
+
+    fn go_to(app: &mut App, screen: Screen) {
+        app.world_mut().resource_mut::<NextState<Screen>>().set(screen);
+        app.update();
+    }
+
+    fn screen(app: &App) -> Screen {
+        *app.world().resource::<State<Screen>>().get()
+    }
+
+    #[test]
+    fn escape_goes_back_to_attract_and_quits_only_when_pressed_three_times_there() {
+        let mut app = app();
+        go_to(&mut app, Screen::Mirror);
+        press(&mut app, KeyCode::Escape);
+        app.update();
+        assert_eq!(screen(&app), Screen::Attract);
+        assert_eq!(exits(&app), 0, "ESC on the mirror does not quit");
+        press(&mut app, KeyCode::Escape);
+        press(&mut app, KeyCode::Escape);
+        assert_eq!(exits(&app), 0, "two presses do not quit");
+        press(&mut app, KeyCode::Escape);
+        assert_eq!(exits(&app), 1, "the third press within the window quits");
+    }
+
+    #[test]
+    fn ctrl_q_quits_and_q_alone_does_not() {
+        let mut app = app();
+        press(&mut app, KeyCode::KeyQ);
+        assert_eq!(exits(&app), 0);
+        app.world_mut().resource_mut::<ButtonInput<KeyCode>>().press(KeyCode::ControlLeft);
+        press(&mut app, KeyCode::KeyQ);
+        assert_eq!(exits(&app), 1);
+    }
+
+    #[test]
+    fn the_quit_gesture_needs_its_presses_within_the_window() {
+        let mut g = QuitGesture::default();
+        assert!(!g.press(0.0));
+        assert!(!g.press(1.5));
+        assert!(!g.press(3.0), "the first press is too old by now");
+        assert!(g.press(3.2));
+        assert!(!g.press(3.3), "the gesture starts over");
+    }
+
+    #[test]
+    fn game_keys_change_the_screen_but_type_initials_on_the_results() {
+        let mut app = app();
+        press(&mut app, KeyCode::KeyM);
+        app.update();
+        assert_eq!(screen(&app), Screen::Mirror);
+        press(&mut app, KeyCode::KeyG);
+        app.update();
+        assert_eq!(screen(&app), Screen::Challenge);
+        go_to(&mut app, Screen::Results);
+        press(&mut app, KeyCode::KeyA);
+        press(&mut app, KeyCode::KeyH);
+        app.update();
+        assert_eq!(screen(&app), Screen::Results, "a types an initial on the results screen");
+        assert!(!app.world().resource::<ViewSettings>().show_help, "so does h");
+        press(&mut app, KeyCode::Escape);
+        app.update();
+        assert_eq!(screen(&app), Screen::Attract);
     }
 }

@@ -1,19 +1,27 @@
 //! The exhibition app: live video with every face swapped for an animated emoji.
 //!
-//! | key   | action                                   |
-//! |-------|------------------------------------------|
-//! | ESC   | quit                                     |
-//! | h     | help panel (controls, settings, stats)   |
-//! | f     | full screen on/off                       |
-//! | 1-4   | Haar cascades default/alt/alt2/alt-tree  |
-//! | c     | the CNN detector (CenterFace)            |
-//! | d     | debug overlay (boxes, labels, ids)       |
-//! | l     | layout: mirror / three panes             |
-//! | space | pause                                    |
+//! | key      | action                                      |
+//! |----------|---------------------------------------------|
+//! | Enter, g | play the challenge                          |
+//! | m        | just mirror (free play)                     |
+//! | a        | attract screen                              |
+//! | s        | skip the target (challenge)                 |
+//! | + / -    | challenge harder / easier                   |
+//! | ESC      | back to the attract screen                  |
+//! | Ctrl+Q   | quit (or ESC 3 times within 2 s on attract) |
+//! | h        | help panel (controls, settings, stats)      |
+//! | f        | full screen on/off                          |
+//! | 1-4      | Haar cascades default/alt/alt2/alt-tree     |
+//! | c        | the CNN detector (CenterFace)               |
+//! | d        | debug overlay (boxes, labels, ids)          |
+//! | l        | layout: mirror / three panes                |
+//! | space    | pause                                       |
 //!
 //! Capture, detection, classification and tracking run on the analysis engine's plain
 //! threads ([`crate::engine`], started by [`analysis`]) behind bounded channels; the ECS
 //! only drains the newest result each frame and mirrors its tracks into Face entities.
+//! The game's screens (attract, mirror, challenge, results) are Bevy states, see [`screens`];
+//! their touch widgets are egui's, see [`theme`].
 
 pub mod analysis;
 pub mod capture;
@@ -23,6 +31,7 @@ pub mod faces;
 pub mod layout;
 pub mod screens;
 pub mod settings_file;
+pub mod theme;
 pub mod ui;
 pub mod video;
 
@@ -118,6 +127,14 @@ pub struct AppOptions {
     pub window_size: (u32, u32),
     /// How the engine runs for the app (every frame, recording).
     pub analysis: analysis::AnalysisOptions,
+    /// The screen shown at start-up (`--start-screen`; `--autoplay` starts the challenge).
+    pub start_screen: screens::Screen,
+    /// How the challenge runs (demo sequence, autoplay, results file).
+    pub challenge: screens::ChallengeOptions,
+    /// Buttons tapped by script with touch events, in order (`--tap play,skip,done`).
+    pub taps: Vec<String>,
+    /// Where the score database lives (`--data-dir`; None: the default data directory).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Log levels: our warnings and Bevy's, without ONNX Runtime's and wgpu's chatter.
@@ -170,6 +187,9 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
     .insert_resource(options.view.clone())
     .insert_resource(settings_file::SettingsFile::new(options.config_path.clone()))
     .insert_resource(capture::CaptureOptions::from_options(&options))
+    .insert_resource(options.challenge.clone())
+    .insert_resource(screens::results::Scores::open(options.data_dir.as_deref()))
+    .insert_state(options.start_screen)
     .insert_resource(worker)
     .add_plugins((
         faces::plugin,
@@ -180,6 +200,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         ui::plugin,
         capture::plugin,
         settings_file::plugin,
+        screens::plugin,
     ));
     Ok(())
 }

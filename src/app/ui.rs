@@ -62,7 +62,7 @@ fn help_ui(
     let response =
         egui::Window::new("emoji-mirror: help").default_pos(egui::pos2(16.0, 16.0)).resizable(false).show(ctx, |ui| {
             egui::Grid::new("controls").striped(true).show(ui, |ui| {
-                for (key, what) in CONTROLS {
+                for (key, what) in CONTROLS.iter().copied() {
                     ui.monospace(key);
                     ui.label(what);
                     ui.end_row();

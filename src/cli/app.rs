@@ -1,10 +1,12 @@
-//! Starting the app from the command line: source flags, screenshots, benchmark.
+//! Starting the app from the command line: source flags, the game's screens and scripts,
+//! screenshots, benchmark.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use emoji_mirror::app::analysis::AnalysisOptions;
+use emoji_mirror::app::screens::{ChallengeOptions, Screen};
 use emoji_mirror::app::settings_file::SavedSettings;
 use emoji_mirror::app::{AppOptions, LayoutMode};
 use emoji_mirror::compose;
@@ -36,8 +38,9 @@ pub struct AppArgs {
     /// Window size in logical pixels.
     #[arg(long, value_name = "WxH", default_value = "1280x720", value_parser = super::parse_size)]
     pub window_size: (u32, u32),
-    /// Save a screenshot of the window (PNG) after --exit-after-frames frames, then exit.
-    #[arg(long, value_name = "PATH", requires = "exit_after_frames")]
+    /// Save a screenshot of the window (PNG) after --exit-after-frames frames (with
+    /// --autoplay: on the results screen), then exit.
+    #[arg(long, value_name = "PATH")]
     pub screenshot: Option<PathBuf>,
     /// Exit after this many frames with video (with --screenshot: after saving it).
     #[arg(long, value_name = "N")]
@@ -45,9 +48,27 @@ pub struct AppArgs {
     /// Render N frames, print render fps and camera-to-screen latency p50/p95, exit.
     #[arg(long, value_name = "N")]
     pub bench_frames: Option<u32>,
-    /// Keys to press automatically after the first frames, e.g. "hl" (kiosk checks, tests).
+    /// Keys to press one after the other after the first frames, e.g. "hl" or "m<esc>"
+    /// (<enter>, <esc> and <backspace> name those keys; kiosk checks, tests).
     #[arg(long, value_name = "KEYS", default_value = "")]
     pub press: String,
+    /// On-screen buttons to tap with touch events, one after the other, each once it is
+    /// shown, e.g. "play,skip,done" (touch checks, tests).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub tap: Vec<String>,
+    /// The screen shown at start-up.
+    #[arg(long, value_name = "SCREEN", default_value = "attract", value_parser = ["attract", "mirror", "challenge"])]
+    pub start_screen: String,
+    /// A fixed order of challenge targets for presentations, e.g. "happy,surprise,neutral".
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    pub demo_sequence: Option<Vec<String>>,
+    /// Start the challenge at once, enter no initials, and quit a few frames after the
+    /// results screen is shown (with --screenshot: after saving it there).
+    #[arg(long)]
+    pub autoplay: bool,
+    /// Write the round's result (each target, reached or not, its time; the score) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub results_json: Option<PathBuf>,
     /// Analyse every frame of a video, unpaced, once (instead of the newest frame at the
     /// video's own speed, looping): the window then shows exactly what `predict --track` reports.
     #[arg(long)]
@@ -60,6 +81,11 @@ pub struct AppArgs {
 }
 
 pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
+    if args.screenshot.is_some() && args.exit_after_frames.is_none() && !args.autoplay {
+        anyhow::bail!("--screenshot needs --exit-after-frames N (or --autoplay) to say when");
+    }
+    let start_screen =
+        if args.autoplay { Screen::Challenge } else { Screen::from_name(&args.start_screen).unwrap_or_default() };
     let config_path = compose::settings_path(common.config.as_deref());
     // Layers: defaults < settings file < command line. Only what the user changes in the
     // app is written back (see `app::settings_file`).
@@ -87,6 +113,14 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         press: args.press.clone(),
         window_size: args.window_size,
         analysis: AnalysisOptions { every_frame: args.every_frame, record_tracks: args.record_tracks.clone() },
+        start_screen,
+        challenge: ChallengeOptions {
+            demo_sequence: args.demo_sequence.clone(),
+            autoplay: args.autoplay,
+            results_json: args.results_json.clone(),
+        },
+        taps: args.tap.clone(),
+        data_dir: common.data_dir.clone(),
     })?;
     Ok(())
 }
