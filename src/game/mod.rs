@@ -13,7 +13,7 @@ pub use order::target_order;
 pub use round::{GameEvent, Phase, PlayerView, Round};
 pub use rules::{ChallengeRules, ClassDifficulty, Difficulty, MAX_REQUIRED_SHARE};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What can go wrong setting up a round.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,7 @@ pub enum GameError {
 }
 
 /// How one target of a round ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetResult {
     /// The class label, e.g. "happy".
     pub emotion: String,
@@ -48,7 +48,7 @@ pub struct TargetResult {
 }
 
 /// One player's (one tracked face's) total.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerScore {
     /// The engine's track id (no picture, no identity).
     pub id: u64,
@@ -57,7 +57,7 @@ pub struct PlayerScore {
 }
 
 /// Why a round ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndReason {
     /// Every target was played.
@@ -71,7 +71,7 @@ pub enum EndReason {
 }
 
 /// A finished round: what the results screen, `--results-json` and the score table show.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundResult {
     pub targets: Vec<TargetResult>,
     pub players: Vec<PlayerScore>,

@@ -752,6 +752,13 @@ mod tests {
         assert!(close(result.duration_s, 2.0));
         assert_eq!(round.phase(), Phase::Over);
         assert_eq!(round.target(), None);
+        // The shape `--results-json` writes, and reads back.
+        let json = serde_json::to_value(&result).expect("plain data");
+        assert_eq!(json["reason"], "stopped");
+        assert_eq!(json["targets"][0]["emotion"], "happy");
+        assert_eq!(json["targets"][0]["reached"], false);
+        let back: RoundResult = serde_json::from_value(json).expect("same shape");
+        assert_eq!(back, result);
     }
 
     #[test]
