@@ -327,6 +327,21 @@ impl Round {
         &self.labels
     }
 
+    /// The round's settings (with the current difficulty).
+    pub fn rules(&self) -> &ChallengeRules {
+        &self.rules
+    }
+
+    /// The targets played so far (the current one excluded), as in the result.
+    pub fn played(&self) -> &[TargetResult] {
+        &self.targets
+    }
+
+    /// Every target of the round as class indices, in play order.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
     /// Moves the clock to `now_s`: countdown ticks and its end, the bank and the target's
     /// clock while playing (and the time-up), the end of "Still there?".
     fn advance_clock(&mut self, now_s: f64) {
@@ -749,6 +764,7 @@ mod tests {
         let result = round.result().expect("stopped");
         assert_eq!(result.reason, EndReason::Stopped);
         assert_eq!(result.targets.len(), 1);
+        assert_eq!(round.played(), result.targets.as_slice());
         assert!(close(result.duration_s, 2.0));
         assert_eq!(round.phase(), Phase::Over);
         assert_eq!(round.target(), None);
