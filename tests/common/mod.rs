@@ -27,10 +27,19 @@ pub fn empty_config_home() -> PathBuf {
     project("target/test-config-home")
 }
 
-/// The emoji-mirror binary, run from the project root with no user settings file.
+/// A data folder for commands run without `--data-dir`, so a test never writes the user's
+/// score table (`$XDG_DATA_HOME/emoji-mirror` is then inside it).
+pub fn empty_data_home() -> PathBuf {
+    project("target/test-data-home")
+}
+
+/// The emoji-mirror binary, run from the project root with no user settings file and the
+/// test data home.
 pub fn command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_emoji-mirror"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("XDG_CONFIG_HOME", empty_config_home());
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CONFIG_HOME", empty_config_home())
+        .env("XDG_DATA_HOME", empty_data_home());
     c
 }
 
