@@ -30,7 +30,7 @@ pub struct ScoresArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ScoresAction {
-    /// The table: place, initials, score, players, targets reached, date.
+    /// The table, best first: place, initials, score, players, targets reached, date (local time).
     List {
         /// How many games, best first.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_LIST_LIMIT)]
