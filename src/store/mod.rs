@@ -43,6 +43,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, detail: String },
     #[error("{}: schema version {found} is newer than this program's {SCHEMA_VERSION}", path.display())]
     TooNew { path: PathBuf, found: i64 },
+    #[error("{}: cannot open: {source}", path.display())]
+    Open { path: PathBuf, source: rusqlite::Error },
     #[error("{}: cannot read: {source}", path.display())]
     Read { path: PathBuf, source: rusqlite::Error },
     #[error("{}: cannot write: {source}", path.display())]
@@ -144,7 +146,7 @@ impl ScoreStore {
     /// migrates it to [`SCHEMA_VERSION`]. A file made by another program is never written.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let read = |e| read_error(path, e);
-        let conn = Connection::open(path).map_err(read)?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(read)?;
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(read)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(read)?;
@@ -641,6 +643,15 @@ mod tests {
         conn.execute_batch("DROP TABLE notes").expect("empty it");
         drop(conn);
         assert_refused(&path, "application id 0x12345678");
+    }
+
+    #[test]
+    fn a_missing_folder_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("no/such/folder").join(DATABASE_FILE);
+        let e = ScoreStore::open(&path).expect_err("no folder");
+        assert!(matches!(e, StoreError::Open { .. }), "{e}");
+        assert!(e.to_string().starts_with(&format!("{}: cannot open: ", path.display())), "{e}");
     }
 
     #[test]
