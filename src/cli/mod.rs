@@ -7,6 +7,8 @@ mod eval;
 mod predict;
 mod scores;
 mod screen;
+#[cfg(feature = "app")]
+mod sheet;
 mod stability;
 
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ Examples:
   emoji-mirror eval --csv fer2013_publictest.csv.gz --usage PublicTest
   emoji-mirror predict --video clip.mp4 --track
   emoji-mirror stability --video clip.mp4
+  emoji-mirror emoji-sheet --out sheet.png      # the emoji of every class in one picture
   emoji-mirror scores list                      # the high-score table
   emoji-mirror scores export --csv scores.csv
 
@@ -96,6 +99,11 @@ pub enum Command {
     /// The high-score table: list it, export it as CSV, or reset it.
     #[command(after_help = scores::EXAMPLES)]
     Scores(scores::ScoresArgs),
+    /// Render every class's emoji, a few blends and head poses as one labelled picture (a
+    /// window opens briefly), with a JSON sidecar naming each cell.
+    #[cfg(feature = "app")]
+    #[command(after_help = sheet::EXAMPLES)]
+    EmojiSheet(sheet::SheetArgs),
 }
 
 /// Which face detector a command runs, and how.
@@ -208,6 +216,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Screen(args) => screen::run(&args, resolve(common, &args.detector.overrides(common), false)?),
         Command::Cameras => list_cameras(),
         Command::Scores(args) => scores::run(&args, common),
+        #[cfg(feature = "app")]
+        Command::EmojiSheet(args) => sheet::run(&args, common),
     }
 }
 
