@@ -53,7 +53,8 @@ pub struct AppArgs {
     #[arg(long, value_name = "KEYS", default_value = "")]
     pub press: String,
     /// On-screen buttons to tap with touch events, one after the other, each once it is
-    /// shown, e.g. "play,skip,done" (touch checks, tests).
+    /// shown, e.g. "play,skip,done"; "skip@target-emoji" waits for that item too (touch
+    /// checks, tests).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub tap: Vec<String>,
     /// The screen shown at start-up.
@@ -63,7 +64,8 @@ pub struct AppArgs {
     #[arg(long, value_name = "LABELS", value_delimiter = ',')]
     pub demo_sequence: Option<Vec<String>>,
     /// Start the challenge at once, enter no initials, and quit a few frames after the
-    /// results screen is shown (with --screenshot: after saving it there).
+    /// results screen is shown (with --screenshot: after saving it there). On a video file
+    /// it implies --every-frame: the round is about the clip, not the machine's speed.
     #[arg(long)]
     pub autoplay: bool,
     /// Write the round's result (each target, reached or not, its time; the score) as JSON.
@@ -112,7 +114,10 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         emoji_dir: args.emoji_dir.clone(),
         press: args.press.clone(),
         window_size: args.window_size,
-        analysis: AnalysisOptions { every_frame: args.every_frame, record_tracks: args.record_tracks.clone() },
+        analysis: AnalysisOptions {
+            every_frame: args.every_frame || (args.autoplay && args.video.is_some()),
+            record_tracks: args.record_tracks.clone(),
+        },
         start_screen,
         challenge: ChallengeOptions {
             demo_sequence: args.demo_sequence.clone(),

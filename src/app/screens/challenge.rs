@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use super::{ChallengeOptions, GameAction, GameCommand, LastRound, OnScreen, Screen};
 use crate::app::analysis::AnalysisWorker;
-use crate::app::emoji::{BigEmoji, Burst, look_of};
+use crate::app::emoji::{BigEmoji, Burst, DISK_OVER_FACE, look_of};
 use crate::app::layout::PaneRects;
 use crate::app::theme;
 use crate::app::video::{LatestAnalysis, SourceStatus};
@@ -76,6 +76,9 @@ const TARGET_NAME_PX: f32 = 72.0;
 const HINT_PX: f32 = 34.0;
 const SCORES_PX: f32 = 32.0;
 const COUNTDOWN_PX: f32 = 360.0;
+/// Largest text drawn (pixels): egui rasterises each glyph into a texture atlas 2048 pixels
+/// wide, which a glyph near that size overflows.
+const MAX_TEXT_PX: f32 = 640.0;
 const STILL_THERE_PX: f32 = 72.0;
 /// A player's meter under their face at 1080p (pixels): height, least width, gap to the face.
 const METER_PX: f32 = 28.0;
@@ -375,18 +378,25 @@ fn handle_round_events(
     let active = &mut *active;
     let mut events = std::mem::take(&mut active.events);
     active.round.drain_events(&mut events);
-    let source_s = latest.time_s;
+    // The source's clock now (None before the round's first frame).
+    let source_s = active.clock.last_frame_s;
+    // A target that started before the first frame (no countdown) starts with it.
+    if let (Some(t), Some(at)) = (source_s, active.started_at_source_s.get_mut(active.current_number.wrapping_sub(1))) {
+        at.get_or_insert(t);
+    }
     for event in events.drain(..) {
         match event {
             GameEvent::TargetStarted { number, .. } => {
                 active.current_number = number;
                 if let Some(at) = active.started_at_source_s.get_mut(number.wrapping_sub(1)) {
-                    *at = Some(source_s);
+                    *at = source_s;
                 }
             }
             GameEvent::Reached { player, .. } => {
-                if let Some(at) = active.reached_at_source_s.get_mut(active.current_number.wrapping_sub(1)) {
-                    at.get_or_insert(source_s);
+                if let (Some(t), Some(at)) =
+                    (source_s, active.reached_at_source_s.get_mut(active.current_number.wrapping_sub(1)))
+                {
+                    at.get_or_insert(t);
                 }
                 let panes = panes.as_deref().copied().unwrap_or_default();
                 if let Some(t) = latest.tracks.tracks.iter().find(|t| t.id == player) {
@@ -530,14 +540,21 @@ impl ChallengeLayout {
         let side = theme::scaled(window, TARGET_EMOJI_PX);
         let target_emoji = egui::Rect::from_min_size(egui::pos2(m, m), egui::vec2(side, side));
         let scores_w = theme::scaled(window, SCORES_PANEL_PX);
-        let scores = egui::Rect::from_min_size(egui::pos2(window.x - m - scores_w, m), egui::vec2(scores_w, side));
-        let text_x = target_emoji.max.x + m;
-        let target_text =
-            egui::Rect::from_min_max(egui::pos2(text_x, m), egui::pos2((scores.min.x - m).max(text_x + 1.0), m + side));
         let time_bank = egui::Rect::from_min_size(
             egui::pos2(m, target_emoji.max.y + m / 2.0),
             egui::vec2(window.x - 2.0 * m, theme::scaled(window, TIME_BANK_PX)),
         );
+        // Portrait: the name and hint take the whole width; the scores go under the bar.
+        let scores_at = if window.x >= window.y {
+            egui::pos2(window.x - m - scores_w, m)
+        } else {
+            egui::pos2(window.x - m - scores_w, time_bank.max.y + m / 2.0)
+        };
+        let scores = egui::Rect::from_min_size(scores_at, egui::vec2(scores_w, side / 2.0));
+        let text_x = target_emoji.max.x + m;
+        let text_right = if window.x >= window.y { scores.min.x - m } else { window.x - m };
+        let target_text =
+            egui::Rect::from_min_max(egui::pos2(text_x, m), egui::pos2(text_right.max(text_x + 1.0), m + side));
         let h = theme::touch(window, BUTTON_PX);
         let wide = theme::touch(window, WIDE_BUTTON_PX);
         let label_w = theme::scaled(window, DIFFICULTY_LABEL_PX);
@@ -625,14 +642,17 @@ fn challenge_ui(
     real: Res<Time<Real>>,
     mut on_screen: ResMut<OnScreen>,
     mut game: MessageWriter<GameCommand>,
+    windows: Query<&Window, With<PrimaryWindow>>,
 ) -> Result {
     let Some(active) = active else { return Ok(()) };
+    // The window's own size: egui's screen is a 10 000-point placeholder until its first input.
+    let Ok(window) = windows.single() else { return Ok(()) };
+    let window = egui::vec2(window.width(), window.height());
     let ctx = contexts.ctx_mut()?;
-    let window = ctx.content_rect().size();
     let layout = ChallengeLayout::compute(window);
     let round = &active.round;
     let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::new("challenge")));
-    let px = |size: f32| theme::scaled(window, size);
+    let px = |size: f32| theme::scaled(window, size).min(MAX_TEXT_PX);
 
     match round.phase() {
         Phase::Countdown { left_s } => {
@@ -767,7 +787,13 @@ fn meters_ui(
         let b = t.face.bbox_in_frame;
         let a = to_screen(panes.frame_to_world(Vec2::new(b.x, b.y)));
         let z = to_screen(panes.frame_to_world(Vec2::new(b.x + b.w, b.y + b.h)));
-        let rect = meter_rect(egui::Rect::from_two_pos(a, z), window);
+        // Under the emoji's disk, which is larger than the face box.
+        let face = egui::Rect::from_two_pos(a, z);
+        let disk = egui::Rect::from_center_size(
+            face.center(),
+            egui::Vec2::splat(face.width().max(face.height()) * DISK_OVER_FACE),
+        );
+        let rect = meter_rect(disk, window);
         let reached = round.has_reached(t.id);
         let radius = rect.height() / 2.0;
         painter.rect_filled(rect, radius, TRACK_COLOR);
@@ -1103,14 +1129,16 @@ mod tests {
         }
         for (i, b) in buttons.iter().enumerate() {
             assert!(b.min.y >= window.y / 2.0, "{b:?} in the lower half of {window:?}");
-            let least = theme::MIN_TOUCH_PX * (window.y.min(window.x) / theme::BASE_SHORT_SIDE_PX).max(1.0);
-            assert!(b.height() >= least.min(theme::MIN_TOUCH_PX) && b.width() >= theme::MIN_TOUCH_PX, "{b:?}");
+            assert!(b.height() >= theme::MIN_TOUCH_PX && b.width() >= theme::MIN_TOUCH_PX, "{b:?}");
             for c in buttons.iter().skip(i + 1).chain([&l.difficulty]) {
                 assert!(!b.intersects(*c), "{b:?} overlaps {c:?}");
             }
         }
         assert!(!l.target_text.intersects(l.scores) && !l.target_emoji.intersects(l.target_text));
+        assert!(!l.time_bank.intersects(l.scores), "{l:?}");
         assert!(l.time_bank.min.y > l.target_emoji.max.y);
+        // The target's name has room for "Surprise 10/10" at its size (~0.6 em a character).
+        assert!(l.target_text.width() >= 14.0 * 0.6 * theme::scaled(window, TARGET_NAME_PX), "{l:?}");
     }
 
     #[test]
