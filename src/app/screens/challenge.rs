@@ -109,6 +109,7 @@ pub fn logic_plugin(app: &mut App) {
     app.add_message::<Burst>()
         .add_message::<GameCommand>()
         .init_resource::<ChallengeSettings>()
+        .init_resource::<DemoSequenceReported>()
         .init_resource::<LastRound>()
         .init_resource::<ChallengeOptions>()
         .init_resource::<SourceStatus>()
@@ -130,7 +131,7 @@ pub fn logic_plugin(app: &mut App) {
 /// What can go wrong on the challenge screen.
 #[derive(Debug, Error)]
 pub enum ChallengeError {
-    #[error("--demo-sequence: {0}")]
+    #[error("cannot start the challenge: {0}")]
     Order(#[from] GameError),
     #[error("{path}: cannot write the results: {source}")]
     ResultsJson {
@@ -236,6 +237,7 @@ fn check_demo_sequence(
     settings: Res<ChallengeSettings>,
     worker: Option<Res<AnalysisWorker>>,
     status: Res<SourceStatus>,
+    mut reported: ResMut<DemoSequenceReported>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let Some(demo) = &options.demo_sequence else { return };
@@ -245,8 +247,20 @@ fn check_demo_sequence(
         return;
     }
     if let Err(e) = target_order(&settings.0, labels, Some(demo), 0) {
-        error!("{}", ChallengeError::from(e));
+        report_once(&mut reported, e);
         exit.write(AppExit::error());
+    }
+}
+
+/// Whether a bad `--demo-sequence` was already reported (the start-up check and a
+/// challenge started at start-up both find it; one line is enough).
+#[derive(Resource, Debug, Default)]
+pub struct DemoSequenceReported(bool);
+
+fn report_once(reported: &mut DemoSequenceReported, e: GameError) {
+    if !reported.0 {
+        reported.0 = true;
+        error!("{}", ChallengeError::from(e));
     }
 }
 
@@ -261,6 +275,7 @@ fn start_round(
     settings: Res<ChallengeSettings>,
     worker: Option<Res<AnalysisWorker>>,
     status: Res<SourceStatus>,
+    mut reported: ResMut<DemoSequenceReported>,
     mut next: ResMut<NextState<Screen>>,
 ) {
     let labels = known_labels(worker.as_deref(), &status).to_vec();
@@ -272,7 +287,7 @@ fn start_round(
     let order = match target_order(&rules, &labels, options.demo_sequence.as_deref(), order_seed()) {
         Ok(order) => order,
         Err(e) => {
-            error!("{}", ChallengeError::from(e));
+            report_once(&mut reported, e);
             next.set(Screen::Attract);
             return;
         }
@@ -1074,6 +1089,9 @@ mod tests {
         }
         assert_eq!(screen(&app), Screen::Attract);
         assert!(!app.world().contains_resource::<ActiveRound>());
+        assert!(app.world().resource::<DemoSequenceReported>().0, "reported at start-up");
+        let exits = app.world().resource::<Messages<AppExit>>();
+        assert!(exits.iter_current_update_messages().count() + exits.len() > 0, "the app is asked to exit");
     }
 
     #[test]
