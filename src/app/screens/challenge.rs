@@ -11,7 +11,10 @@
 //! video file scores the same moments of the clip however fast the machine renders (with
 //! `--every-frame`, every frame of the clip is analysed once, unpaced), and the reached
 //! times can be checked against the clip's labelled segments. It is also the clock the
-//! engine paces a live source against. Two exceptions keep the round honest:
+//! engine paces a live source against. (The app takes the newest analysed frame each
+//! window frame, so on a slow display the round samples the tracker's windows every second
+//! or third frame: a reach can be seen a frame or two late, never earlier; `--autoplay` on
+//! a video file implies `--every-frame`.) Two exceptions keep the round honest:
 //! - a step backwards (a looping video starting over) or a jump (a camera reconnecting)
 //!   counts as at most [`MAX_FRAME_STEP_S`];
 //! - when no analysed frame has arrived for [`SOURCE_STALL_S`] of real time (the video
@@ -752,9 +755,17 @@ fn challenge_ui(
     if theme::button_at(ctx, &mut on_screen, "easier", "\u{2212}", layout.easier, theme::QUIET) {
         game.write(GameCommand(GameAction::Easier));
     }
-    let difficulty = egui::RichText::new(round.difficulty().label()).size(layout.difficulty.height() * 0.4);
-    let drawn = theme::text_at(ctx, "difficulty", layout.difficulty, difficulty, egui::Align::Center);
-    on_screen.item("difficulty", theme::rect_px(drawn));
+    // The difficulty between its buttons, on a panel as tall as they are.
+    let d = layout.difficulty;
+    painter.rect_filled(d, d.height() * 0.2, theme::PANEL);
+    painter.text(
+        d.center(),
+        egui::Align2::CENTER_CENTER,
+        round.difficulty().label(),
+        egui::FontId::proportional(d.height() * 0.4),
+        egui::Color32::WHITE,
+    );
+    on_screen.item("difficulty", theme::rect_px(d));
     if theme::button_at(ctx, &mut on_screen, "harder", "+", layout.harder, theme::QUIET) {
         game.write(GameCommand(GameAction::Harder));
     }
