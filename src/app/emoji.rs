@@ -878,6 +878,71 @@ mod tests {
         assert_eq!(burst_age(10.0, 99.0), 1.0);
     }
 
+    /// The burst and big-emoji systems without a window, 0.1 s a frame.
+    fn burst_app() -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<Mesh>()
+            .init_asset::<EmojiMaterial>()
+            .init_asset::<SparkleMaterial>()
+            .insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(std::time::Duration::from_millis(100)))
+            .add_message::<Burst>()
+            .add_systems(Startup, create_quad)
+            .add_systems(Update, (add_big_emoji_visuals, animate_big_emoji, spawn_bursts, age_bursts).chain());
+        app.update();
+        app
+    }
+
+    fn sparkles(app: &mut App) -> Vec<Transform> {
+        let mut q = app.world_mut().query_filtered::<&Transform, With<Sparkle>>();
+        q.iter(app.world()).copied().collect()
+    }
+
+    #[test]
+    fn a_burst_spawns_where_asked_and_goes_after_its_life() {
+        let mut app = burst_app();
+        app.world_mut().write_message(Burst { at: Vec2::new(10.0, -20.0), size: 300.0 });
+        app.update();
+        let shown = sparkles(&mut app);
+        assert_eq!(shown.len(), 1, "one burst");
+        assert_eq!(shown[0].translation, Vec3::new(10.0, -20.0, BURST_Z));
+        assert_eq!(shown[0].scale, Vec3::new(300.0, 300.0, 1.0));
+        for _ in 0..4 {
+            app.update();
+        }
+        assert_eq!(sparkles(&mut app).len(), 1, "still sparkling after 0.4 s");
+        for _ in 0..(BURST_SECONDS * 10.0) as usize {
+            app.update();
+        }
+        assert!(sparkles(&mut app).is_empty(), "gone after {BURST_SECONDS} s");
+    }
+
+    #[test]
+    fn a_big_emoji_gets_the_shader_quad_and_morphs_to_its_look() {
+        let mut app = burst_app();
+        let e = app.world_mut().spawn((BigEmoji { look: look_of("happy"), size_px: 200.0 }, Transform::default())).id();
+        app.update();
+        let params = |app: &App| {
+            let shown = app.world().get::<BigEmojiShown>(e).expect("the plugin adds what it shows");
+            app.world().resource::<Assets<EmojiMaterial>>().get(&shown.material).expect("material").params
+        };
+        assert!(
+            app.world().get::<Mesh2d>(e).is_some() && app.world().get::<MeshMaterial2d<EmojiMaterial>>(e).is_some()
+        );
+        let tf = *app.world().get::<Transform>(e).expect("transform");
+        assert_eq!(tf.scale, Vec3::new(200.0 * QUAD_OVER_DISK, 200.0 * QUAD_OVER_DISK, 1.0));
+        assert!(tf.translation.z >= BIG_EMOJI_Z_MIN, "above the video");
+        assert_eq!(params(&app).mouth.x, look_of("happy").mouth_curve);
+        app.world_mut().get_mut::<BigEmoji>(e).expect("big emoji").look = look_of("sad");
+        app.update();
+        let first = params(&app).mouth.x;
+        assert!(first < look_of("happy").mouth_curve && first > look_of("sad").mouth_curve, "a morph: {first}");
+        for _ in 0..5 {
+            app.update();
+        }
+        assert!((params(&app).mouth.x - look_of("sad").mouth_curve).abs() < 0.05, "sad after 0.6 s");
+    }
+
     #[test]
     fn pop_and_wobble_settle() {
         assert_eq!(pop_scale(-1.0), 1.0);

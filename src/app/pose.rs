@@ -75,7 +75,8 @@ pub fn pose_from_landmarks(landmarks_in_frame: &[[f32; 2]; LANDMARKS]) -> HeadPo
     let dot = |a: [f32; 2], b: [f32; 2]| a[0] * b[0] + a[1] * b[1];
     let (nose, mouth) = (rel(lm[NOSE]), rel(mouth_mid));
     let mouth_down = dot(mouth, down);
-    if !(mouth_down > 0.0) {
+    // Also false for NaN.
+    if mouth_down.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return HeadPose { yaw: 0.0, pitch: 0.0, roll };
     }
     let nose_down = dot(nose, down);
