@@ -845,6 +845,7 @@ mod tests {
     use bevy::time::TimeUpdateStrategy;
 
     use super::*;
+    use crate::app::emoji::Look;
     use crate::tracking::{Tracker, TrackingSettings};
     use crate::vision::{BBox, Face, LANDMARKS};
 
@@ -935,9 +936,26 @@ mod tests {
                 results_json,
             })
             // Real time stands still between updates unless a test moves it.
-            .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
+            .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO))
+            .init_resource::<BurstsSeen>()
+            .add_systems(Last, collect_bursts);
         app.update();
         app
+    }
+
+    /// Every burst sent so far (centre, size).
+    #[derive(Resource, Default)]
+    struct BurstsSeen(Vec<(Vec2, f32)>);
+
+    fn collect_bursts(mut bursts: MessageReader<Burst>, mut seen: ResMut<BurstsSeen>) {
+        seen.0.extend(bursts.read().map(|b| (b.at, b.size)));
+    }
+
+    /// The target emoji's look and whether it shows.
+    fn target_emoji(app: &mut App) -> (Look, bool) {
+        let mut q = app.world_mut().query_filtered::<(&BigEmoji, &Visibility), With<TargetEmoji>>();
+        let (big, visibility) = q.single(app.world()).expect("one target emoji");
+        (big.look, *visibility == Visibility::Visible)
     }
 
     fn send(app: &mut App, action: GameAction) {
@@ -985,6 +1003,14 @@ mod tests {
         assert!(!r.has_reached(b) && r.meter(b) == 0.0, "the neutral player did not");
         assert!(r.player_score(a) > 0 && r.player_score(b) == 0);
         let after_first = r.player_score(a);
+        assert_eq!(target_emoji(&mut app), (look_of("happy"), true), "the target emoji shows happy");
+        // One burst, at the left player's face (world x < 0 on the default panes).
+        let bursts = app.world().resource::<BurstsSeen>().0.clone();
+        assert_eq!(bursts.len(), 1, "{bursts:?}");
+        let panes = PaneRects::default();
+        let expected = panes.frame_to_world(Vec2::new(left, 140.0));
+        assert!(bursts[0].0.distance(expected) < 20.0, "{bursts:?} vs {expected}");
+        assert!(bursts[0].1 > 80.0, "bigger than the face: {bursts:?}");
         // The others' grace runs out; the next target (surprise) is reached by the right one.
         feed.run(&mut app, 3.5, &[(left, HAPPY), (right, SURPRISE)]);
         assert_eq!(screen(&app), Screen::Results, "both targets played");
@@ -1031,6 +1057,31 @@ mod tests {
         let last = app.world().resource::<LastRound>().0.clone().expect("result");
         assert_eq!(last.reason, EndReason::PlayersLeft);
         assert!(!last.targets[0].reached);
+    }
+
+    #[test]
+    fn one_of_two_players_leaving_does_not_stop_the_round() {
+        let mut app = app(&["happy", "surprise"], None);
+        let mut feed = Feed::new();
+        let (left, right) = (150.0, 450.0);
+        start(&mut app, &mut feed, &[(left, NEUTRAL), (right, NEUTRAL)]);
+        let ids = feed.ids();
+        // The left player scores happy, then walks away; the right one stays and plays on.
+        feed.run(&mut app, 0.5, &[(left, HAPPY), (right, NEUTRAL)]);
+        let left_score = round(&app).player_score(ids[0]);
+        assert!(left_score > 0);
+        feed.run(&mut app, 6.0, &[(right, NEUTRAL)]);
+        assert_eq!(feed.ids(), vec![ids[1]], "the left player's track ended");
+        let r = round(&app);
+        assert_eq!(r.phase(), Phase::Playing, "someone is still in view: no \"Still there?\"");
+        assert_eq!(r.target(), Some(SURPRISE), "happy ended after the others' grace");
+        feed.run(&mut app, 1.0, &[(right, SURPRISE)]);
+        assert_eq!(screen(&app), Screen::Results);
+        let last = app.world().resource::<LastRound>().0.clone().expect("result");
+        assert_eq!(last.players.len(), 2, "the player who left keeps their score: {:?}", last.players);
+        let score = |id| last.players.iter().find(|p| p.id == id).map(|p| p.score).expect("listed");
+        assert_eq!(score(ids[0]), left_score);
+        assert!(score(ids[1]) > 0);
     }
 
     #[test]
