@@ -27,6 +27,7 @@ fn run_under_xvfb(timeout_s: u32, args: &[&std::ffi::OsStr]) -> std::process::Ou
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("XDG_CONFIG_HOME", common::empty_config_home())
+        .env("XDG_DATA_HOME", common::empty_data_home())
         .output()
         .expect("xvfb-run (scripts/setup.sh installs it)")
 }
@@ -52,6 +53,8 @@ fn run_app_with_config(name: &str, args: &[&str], config: &Path) -> (RgbImage, V
     let _ = std::fs::remove_file(&png);
     let _ = std::fs::remove_file(&json);
     let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    // The mirror itself, without the attract screen's notice and buttons over the video.
+    all.extend(["--start-screen", "mirror"].map(std::ffi::OsStr::new));
     all.extend([std::ffi::OsStr::new("--config"), config.as_os_str()]);
     all.extend([std::ffi::OsStr::new("--screenshot"), png.as_os_str()]);
     let out = run_under_xvfb(300, &all);

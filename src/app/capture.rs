@@ -8,7 +8,7 @@
 //!
 //! Scripted input: `--press KEYS` presses keys one after the other (`<enter>`, `<esc>`
 //! and `<backspace>` name those keys); `--tap NAME,...` taps on-screen buttons by name
-//! with real touch events (started, then ended at the button's centre), each once it is
+//! with real touch events (started and ended at the button's centre), each once it is
 //! drawn. The screenshot waits until the script is done, and with `--autoplay` until
 //! the results screen has been shown for [`AUTOPLAY_RESULTS_FRAMES`] frames (without a
 //! screenshot, autoplay then quits).
@@ -37,12 +37,13 @@ const PRESS_AT_FRAME: u32 = 3;
 const PRESS_EVERY_FRAMES: u32 = 2;
 /// Frames after the first video frame before the first scripted tap.
 const TAP_AT_FRAME: u32 = 3;
-/// Frames a scripted finger stays down.
-const TAP_HOLD_FRAMES: u32 = 2;
-/// Frames from the end of one tap to the start of the next (lets the screen change).
+/// Frames from one tap to the next (lets the screen change).
 const TAP_EVERY_FRAMES: u32 = 4;
 /// Frames a tap waits for its button to be drawn before it is given up (with a warning).
 const TAP_WAIT_FRAMES: u32 = 600;
+/// Frames a button must have been drawn in a row before a scripted tap aims at it (egui
+/// lays out a new area invisibly in its first frame; a person cannot tap that fast either).
+const TAP_VISIBLE_FRAMES: u32 = 3;
 /// Frames after the last tap before the screenshot (the tap's effect is drawn).
 const TAP_SETTLE_FRAMES: u32 = 4;
 /// Frames the results screen is shown before autoplay takes its screenshot or quits.
@@ -154,17 +155,27 @@ fn press_scripted_keys(opts: Res<CaptureOptions>, count: Res<FrameCount>, mut ke
 pub struct TapScript {
     /// Index of the next tap.
     next: usize,
-    /// The finger that is down: where, and the frame it went down.
-    down: Option<(Vec2, u32)>,
     /// The frame the next tap may start.
     not_before: u32,
-    /// Frames the next tap has waited for its button.
+    /// Frames the next tap has waited for its button, and frames in a row it has been drawn.
     waited: u32,
+    visible: u32,
     /// The frame the last tap ended (None: not yet).
     finished_at: Option<u32>,
 }
 
-/// Taps the scripted buttons with touch events, one after the other.
+/// A `--tap` entry: the button's name and the item that must be shown too
+/// (`skip@target-emoji`: tap "skip" once a target is shown, not during the countdown).
+pub fn tap_target(entry: &str) -> (&str, Option<&str>) {
+    match entry.split_once('@') {
+        Some((name, item)) => (name, Some(item)),
+        None => (entry, None),
+    }
+}
+
+/// Taps the scripted buttons with touch events, one after the other. The finger goes down
+/// and up within one frame: egui counts a press longer than its click time (0.8 s) as a
+/// long press, and a software-rendered window may take that long for one frame.
 fn tap_scripted_buttons(
     opts: Res<CaptureOptions>,
     count: Res<FrameCount>,
@@ -182,21 +193,20 @@ fn tap_scripted_buttons(
     }
     let Ok(window) = windows.single() else { return };
     let touch = |phase, position| TouchInput { phase, position, window, force: None, id: SCRIPTED_FINGER };
-    if let Some((at, since)) = script.down {
-        if frame >= since + TAP_HOLD_FRAMES {
-            touches.write(touch(TouchPhase::Ended, at));
-            script.down = None;
-            script.next += 1;
-            script.not_before = frame + TAP_EVERY_FRAMES;
-        }
-    } else if frame >= script.not_before {
-        let name = &opts.taps[script.next];
-        match on_screen.button_rect(name) {
+    if frame >= script.not_before {
+        let (name, when) = tap_target(&opts.taps[script.next]);
+        let rect = on_screen.button_rect(name).filter(|_| when.is_none_or(|item| on_screen.item_rect(item).is_some()));
+        script.visible = if rect.is_some() { script.visible + 1 } else { 0 };
+        match rect.filter(|_| script.visible >= TAP_VISIBLE_FRAMES) {
             Some([x0, y0, x1, y1]) => {
                 let at = Vec2::new((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+                info!("--tap {name:?} at {at} (frame {frame})");
                 touches.write(touch(TouchPhase::Started, at));
-                script.down = Some((at, frame));
+                touches.write(touch(TouchPhase::Ended, at));
+                script.next += 1;
+                script.not_before = frame + TAP_EVERY_FRAMES;
                 script.waited = 0;
+                script.visible = 0;
             }
             None => {
                 script.waited += 1;
@@ -412,5 +422,11 @@ mod tests {
             ]
         );
         assert_eq!(keys_of("h€"), vec![KeyCode::KeyH], "characters without a key are left out");
+    }
+
+    #[test]
+    fn a_tap_may_wait_for_an_item() {
+        assert_eq!(tap_target("skip@target-emoji"), ("skip", Some("target-emoji")));
+        assert_eq!(tap_target("done"), ("done", None));
     }
 }

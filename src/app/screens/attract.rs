@@ -70,12 +70,15 @@ impl AttractLayout {
 }
 
 fn attract_ui(
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut contexts: EguiContexts,
     mut on_screen: ResMut<OnScreen>,
     mut game: MessageWriter<GameCommand>,
 ) -> Result {
+    // The window's own size (egui's screen is a placeholder until its first input).
+    let Ok(window) = windows.single() else { return Ok(()) };
+    let window = egui::vec2(window.width(), window.height());
     let ctx = contexts.ctx_mut()?;
-    let window = ctx.content_rect().size();
     let layout = AttractLayout::compute(window);
     let notice = egui::RichText::new(format!("{NOTICE} {READ_MORE}")).size(theme::scaled(window, NOTICE_PX));
     let drawn = theme::text_at(ctx, "notice", layout.notice, notice, egui::Align::Center);

@@ -27,12 +27,16 @@ pub fn corner_buttons(window: egui::Vec2) -> (egui::Rect, egui::Rect) {
 }
 
 fn mirror_ui(
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut contexts: EguiContexts,
     mut on_screen: ResMut<OnScreen>,
     mut game: MessageWriter<GameCommand>,
 ) -> Result {
+    // The window's own size (egui's screen is a placeholder until its first input).
+    let Ok(window) = windows.single() else { return Ok(()) };
+    let window = egui::vec2(window.width(), window.height());
     let ctx = contexts.ctx_mut()?;
-    let (play, attract) = corner_buttons(ctx.content_rect().size());
+    let (play, attract) = corner_buttons(window);
     if theme::button_at(ctx, &mut on_screen, "play", "Play", play, theme::QUIET) {
         game.write(GameCommand(GameAction::Start));
     }

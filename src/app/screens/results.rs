@@ -397,13 +397,14 @@ fn place_results_entities(
     }
 }
 
-/// "12.3 s", or "missed" for a target nobody reached.
+/// "12.3 s", or "missed" for a target nobody reached (skipped, or the time ran out).
 pub fn target_text(reached: bool, time_s: f32) -> String {
-    if reached { format!("{time_s:.1} s") } else { "skipped/missed".to_string() }
+    if reached { format!("{time_s:.1} s") } else { "missed".to_string() }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn results_ui(
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut contexts: EguiContexts,
     last: Res<LastRound>,
     options: Res<ChallengeOptions>,
@@ -412,30 +413,29 @@ fn results_ui(
     mut on_screen: ResMut<OnScreen>,
     mut game: MessageWriter<GameCommand>,
 ) -> Result {
+    // The window's own size (egui's screen is a placeholder until its first input).
+    let Ok(window) = windows.single() else { return Ok(()) };
+    let window = egui::vec2(window.width(), window.height());
     let ctx = contexts.ctx_mut()?;
-    let window = ctx.content_rect().size();
     let round = last.0.as_ref();
     let layout = ResultsLayout::compute(window, round.map_or(0, |r| r.targets.len()));
     let body = theme::scaled(window, BODY_PX);
-    // Heading: team score and each player's.
-    let mut heading = match round {
-        Some(r) => format!("Score: {}", r.score),
-        None => "No round played".to_string(),
-    };
-    if let Some(r) = round.filter(|r| r.players.len() > 1) {
-        for (i, p) in r.players.iter().enumerate() {
-            heading.push_str(&format!("\nPlayer {}: {}", i + 1, p.score));
-        }
-    }
-    let size = if round.is_some_and(|r| r.players.len() > 1) { body * 1.2 } else { theme::scaled(window, HEADING_PX) };
-    let drawn = theme::text_at(
-        ctx,
-        "results-heading",
-        layout.heading,
-        egui::RichText::new(heading).size(size).strong(),
-        egui::Align::Center,
-    );
+    // Heading: the team's score, and each scoring player's when there were several.
+    let heading = round.map_or_else(|| "No round played".to_string(), |r| format!("Score: {}", r.score));
+    let text = egui::RichText::new(heading).size(theme::scaled(window, HEADING_PX)).strong();
+    let drawn = theme::text_at(ctx, "results-heading", layout.heading, text, egui::Align::Center);
     on_screen.item("score", theme::rect_px(drawn));
+    if let Some(line) = round.and_then(players_line) {
+        let below = egui::Rect::from_min_size(egui::pos2(drawn.min.x, drawn.max.y), egui::vec2(drawn.width(), body));
+        let drawn = theme::text_at(
+            ctx,
+            "results-players",
+            below,
+            egui::RichText::new(line).size(body * 0.8),
+            egui::Align::Center,
+        );
+        on_screen.item("players", theme::rect_px(drawn));
+    }
     // Each target's time under its emoji (the emoji are entities, see `place_results_entities`).
     if let Some(r) = round {
         for (i, (t, cell)) in r.targets.iter().zip(&layout.targets).enumerate() {
@@ -457,7 +457,7 @@ fn results_ui(
         }
     }
     // The high-score table.
-    let table_text = table_text(&state);
+    let table_text = table_text(&state, entering_initials(&state, &options));
     let drawn = theme::text_at(
         ctx,
         "high-scores",
@@ -485,8 +485,21 @@ fn results_ui(
     Ok(())
 }
 
+/// Most players listed by name on the results screen (the rest are in the team score).
+const PLAYERS_SHOWN: usize = 6;
+
+/// "Player 1: 120 · Player 2: 80" for the players who scored, when more than one did.
+pub fn players_line(round: &RoundResult) -> Option<String> {
+    let scored: Vec<_> = round.players.iter().filter(|p| p.score > 0).take(PLAYERS_SHOWN).collect();
+    if scored.len() < 2 {
+        return None;
+    }
+    let parts: Vec<String> = scored.iter().enumerate().map(|(i, p)| format!("Player {}: {}", i + 1, p.score)).collect();
+    Some(parts.join("  \u{b7}  "))
+}
+
 /// The table as text: place, initials, score, targets reached; this game marked.
-pub fn table_text(state: &ResultsState) -> String {
+pub fn table_text(state: &ResultsState, asking_initials: bool) -> String {
     if let Some(p) = &state.problem {
         return p.clone();
     }
@@ -510,7 +523,7 @@ pub fn table_text(state: &ResultsState) -> String {
     if let Some(rank) = state.rank.filter(|r| *r > TABLE_ROWS) {
         s.push_str(&format!("Your place: {rank}\n"));
     }
-    if state.game_id.is_some() && !state.initials_saved {
+    if asking_initials {
         s.push_str("Type your initials and press OK");
     }
     s
@@ -600,7 +613,7 @@ mod tests {
         app.update();
         let state = app.world().resource::<ResultsState>();
         assert_eq!(state.game_id, None);
-        assert_eq!(table_text(state), NOT_SAVING);
+        assert_eq!(table_text(state, false), NOT_SAVING);
     }
 
     #[test]
