@@ -28,6 +28,10 @@ pub const PRIMARY: egui::Color32 = egui::Color32::from_rgb(230, 120, 20);
 pub const SECONDARY: egui::Color32 = egui::Color32::from_rgb(40, 90, 170);
 /// A quiet button (the mirror's corner buttons): dark and translucent.
 pub const QUIET: egui::Color32 = egui::Color32::from_rgba_premultiplied(20, 20, 20, 190);
+/// A text panel's padding (and corner radius): a share of its rect's shorter side, at most
+/// [`PANEL_PAD_MAX_PX`] pixels.
+const PANEL_PAD_SHARE: f32 = 0.1;
+const PANEL_PAD_MAX_PX: f32 = 24.0;
 /// Background of text panels: dark and translucent, so white text reads on any video.
 pub const PANEL: egui::Color32 = egui::Color32::from_rgba_premultiplied(0, 0, 0, 190);
 
@@ -81,7 +85,7 @@ pub fn text_at(
     text: egui::RichText,
     align: egui::Align,
 ) -> egui::Rect {
-    let pad = rect.height().min(rect.width()) * 0.1;
+    let pad = (rect.height().min(rect.width()) * PANEL_PAD_SHARE).min(PANEL_PAD_MAX_PX);
     egui::Area::new(egui::Id::new(("text-panel", id)))
         .order(egui::Order::Middle)
         .fixed_pos(rect.min)

@@ -506,7 +506,7 @@ pub fn table_text(state: &ResultsState, asking_initials: bool) -> String {
     let mut s = String::from("High scores\n");
     for (i, g) in state.top.iter().enumerate() {
         let mine = Some(g.id) == state.game_id;
-        let initials = if mine && !state.initials_saved {
+        let initials = if mine && asking_initials {
             format!("{:_<3}", state.initials)
         } else {
             g.initials.clone().unwrap_or_else(|| "---".to_string())
