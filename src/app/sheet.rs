@@ -49,6 +49,10 @@ pub enum SheetError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "no display (DISPLAY and WAYLAND_DISPLAY are unset): the sheet is rendered in a window; run it under a desktop or a virtual display"
+    )]
+    NoDisplay,
     #[error("the sheet window stopped with error code {0}")]
     Exit(u8),
     #[error("{0}: no sheet was written (did the window open?)")]
@@ -149,6 +153,12 @@ pub fn sidecar_path(out: &Path) -> PathBuf {
 pub fn run(options: SheetOptions) -> Result<(), SheetError> {
     if !(MIN_CELL_PX..=MAX_CELL_PX).contains(&options.cell_px) {
         return Err(SheetError::Size(options.cell_px));
+    }
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        return Err(SheetError::NoDisplay);
     }
     let cells = sheet_cells(&options.labels);
     let layout = sheet_layout(&cells, options.cell_px);
