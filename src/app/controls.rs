@@ -8,7 +8,8 @@ use bevy::window::{MonitorSelection, PrimaryWindow, WindowMode};
 use bevy_egui::input::EguiWantsInput;
 
 use super::analysis::AnalysisWorker;
-use super::screens::{GameAction, GameCommand, Screen, results};
+use super::screens::results::{self, ResultsState};
+use super::screens::{ChallengeOptions, GameAction, GameCommand, Screen};
 use super::{AppSystems, LayoutMode, PipelineSettings, ViewSettings};
 use crate::compose;
 use crate::engine::EngineCommand;
@@ -154,11 +155,27 @@ pub fn types_initials(key: KeyCode) -> bool {
     results::char_of(key).is_some() || matches!(key, KeyCode::Backspace | KeyCode::Enter | KeyCode::NumpadEnter)
 }
 
+/// Whether the results screen takes letters, digits, Backspace and Enter for initials.
+#[derive(bevy::ecs::system::SystemParam)]
+struct TypingInitials<'w> {
+    results: Option<Res<'w, ResultsState>>,
+    options: Option<Res<'w, ChallengeOptions>>,
+}
+
+impl TypingInitials<'_> {
+    fn now(&self) -> bool {
+        // Without the results screen's state (tests of the keys alone): as when typing.
+        let autoplay = self.options.as_ref().is_some_and(|o| o.autoplay);
+        self.results.as_ref().is_none_or(|r| r.entering_initials(autoplay))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn apply_hotkeys(
     keys: Res<ButtonInput<KeyCode>>,
     time: Res<Time>,
     screen: Option<Res<State<Screen>>>,
+    typing: TypingInitials,
     mut view: ResMut<ViewSettings>,
     mut requests: MessageWriter<DetectorRequest>,
     mut game: MessageWriter<GameCommand>,
@@ -169,7 +186,7 @@ fn apply_hotkeys(
     let screen = screen.map_or(Screen::Attract, |s| *s.get());
     let ctrl = keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]);
     for key in keys.get_just_pressed() {
-        if screen == Screen::Results && types_initials(*key) && !ctrl {
+        if screen == Screen::Results && typing.now() && types_initials(*key) && !ctrl {
             continue;
         }
         let Some(action) = action_of(*key) else { continue };
@@ -360,5 +377,16 @@ mod tests {
         press(&mut app, KeyCode::Escape);
         app.update();
         assert_eq!(screen(&app), Screen::Attract);
+    }
+
+    #[test]
+    fn keys_are_hotkeys_again_on_results_without_initials_to_enter() {
+        let mut app = app();
+        // No game recorded (no database): nothing to type.
+        app.init_resource::<ResultsState>();
+        go_to(&mut app, Screen::Results);
+        press(&mut app, KeyCode::KeyM);
+        app.update();
+        assert_eq!(screen(&app), Screen::Mirror);
     }
 }

@@ -242,7 +242,15 @@ pub fn apply_key(initials: &mut String, key: &str) -> bool {
 
 /// Whether initials can still be entered (a recorded game, not yet named, not autoplay).
 fn entering_initials(state: &ResultsState, options: &ChallengeOptions) -> bool {
-    state.game_id.is_some() && !state.initials_saved && !options.autoplay
+    state.entering_initials(options.autoplay)
+}
+
+impl ResultsState {
+    /// Whether initials can still be entered: a recorded game, not yet named, not autoplay
+    /// (then letters, digits, Backspace and Enter type them instead of being hotkeys).
+    pub fn entering_initials(&self, autoplay: bool) -> bool {
+        self.game_id.is_some() && !self.initials_saved && !autoplay
+    }
 }
 
 fn type_initials(
