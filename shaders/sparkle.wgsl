@@ -19,7 +19,7 @@ const PINK: vec3<f32> = vec3<f32>(1.0, 0.45, 0.7);
 // A four-pointed star of size s: bright core, two thin rays.
 fn star(d: vec2<f32>, s: f32) -> f32 {
     let a = abs(d) / s;
-    let rays = max(0.0, 1.0 - a.x * 6.0 - a.y) + max(0.0, 1.0 - a.y * 6.0 - a.x);
+    let rays = max(0.0, 1.0 - a.x * 5.0 - a.y) + max(0.0, 1.0 - a.y * 5.0 - a.x);
     let core = max(0.0, 1.0 - length(d) / (0.35 * s));
     return clamp(rays + core, 0.0, 1.0);
 }
@@ -39,7 +39,7 @@ fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
         let angle = k / f32(SPARKLES) * TAU + seed + 0.3 * sin(k * 7.3 + seed);
         let reach = 0.55 + 0.3 * fract(sin(k * 12.9898 + seed) * 43758.55);
         let centre = vec2<f32>(cos(angle), sin(angle)) * reach * fly;
-        let size = (0.16 + 0.06 * fract(k * 0.618)) * (1.0 - 0.6 * age);
+        let size = (0.24 + 0.08 * fract(k * 0.618)) * (1.0 - 0.5 * age);
         let v = star(p - centre, size) * fade;
         var tone = GOLD;
         if (i % 3 == 1) {

@@ -153,7 +153,9 @@ fn the_emoji_sheet_tells_every_class_apart_by_its_pixels() {
         let [x0, y0, x1, y1] = c.rect;
         assert!(x0 >= 0.0 && y0 >= 0.0 && x1 <= shot.width() as f32 && y1 <= shot.height() as f32, "{}", c.label);
     }
-    for blend in ["happy+surprise", "sad+fear", "angry+disgust", "happy turned right", "surprise looking up"] {
+    let extras =
+        ["happy+surprise", "sad+fear", "angry+disgust", "happy turned right", "surprise looking up", "happy + burst"];
+    for blend in extras {
         by(blend);
     }
     // The background is not a face: every disk is mostly face, not the sheet's grey.
@@ -196,6 +198,9 @@ fn the_emoji_sheet_tells_every_class_apart_by_its_pixels() {
     }
     eprintln!("closest pair: {} and {}, mean difference {:.1}", closest.1, closest.2, closest.0);
     assert!(closest.0 > MIN_CLASS_DIFFERENCE, "{} and {} differ by {:.1} only", closest.1, closest.2, closest.0);
+    // The burst's sparkles (gold, white, pink) change the happy face's cell.
+    let burst = cell_difference(&shot, by("happy"), by("happy + burst"));
+    assert!(burst > 4.0, "the burst shows: mean difference {burst:.1}");
     // A head turned right moves the features right; looking up moves them up.
     let (front, turned) = (dark_centroid(&shot, by("happy")), dark_centroid(&shot, by("happy turned right")));
     assert!(turned.0 > front.0 + 0.1, "turned right: features at u {:.2} against {:.2}", turned.0, front.0);

@@ -1,6 +1,6 @@
 //! The emoji sheet (`emoji-mirror emoji-sheet`): a small window that shows every class's
-//! emoji, a few 50/50 blends and two head poses in a labelled grid with the app's own
-//! shader, saves a screenshot of itself (PNG) with a JSON sidecar (each cell's label and
+//! emoji, a few 50/50 blends, two head poses and a sparkle burst in a labelled grid with
+//! the app's own shaders, saves a screenshot of itself (PNG) with a JSON sidecar (each cell's label and
 //! rect in window pixels) and exits. No camera or model is needed.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,9 @@ use bevy::winit::{UpdateMode, WinitSettings};
 use serde::Serialize;
 use thiserror::Error;
 
-use super::emoji::{EmojiMaterial, Look, QUAD_OVER_DISK, look_of, material_plugin, mix_looks, params_of};
+use super::emoji::{
+    EmojiMaterial, Look, QUAD_OVER_DISK, SparkleMaterial, SparkleParams, look_of, material_plugin, mix_looks, params_of,
+};
 
 /// The seven FER2013 classes, used when no classifier manifest can be read.
 pub const FER_LABELS: [&str; 7] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
@@ -20,8 +22,13 @@ pub const DEFAULT_CELL_PX: u32 = 180;
 /// Smallest and largest cell side accepted, logical pixels.
 pub const MIN_CELL_PX: u32 = 48;
 pub const MAX_CELL_PX: u32 = 512;
-/// Cells per row.
-const COLUMNS: usize = 4;
+/// Cells per row: one per class (the classes fill the first row), within these bounds.
+const MIN_COLUMNS: usize = 4;
+const MAX_COLUMNS: usize = 8;
+/// The burst cell shows a sparkle burst over the happy face at this share of its life.
+const BURST_CELL_AGE: f32 = 0.35;
+/// Its label.
+pub const BURST_LABEL: &str = "happy + burst";
 /// Room under each emoji for its label, as a share of the cell side (at least 24 px).
 const LABEL_ROOM_OVER_CELL: f32 = 0.16;
 const MIN_LABEL_ROOM_PX: f32 = 24.0;
@@ -77,20 +84,28 @@ pub struct SheetCell {
     pub look: Look,
     /// Head yaw and pitch, radians (see [`super::pose`]).
     pub yaw_pitch: Vec2,
+    /// A sparkle burst over the face, at this share of its life.
+    pub burst_age: Option<f32>,
 }
 
-/// The cells: every class, then the blends and poses whose classes are among `labels`.
+/// The cells: every class, then the blends and poses whose classes are among `labels`,
+/// then a sparkle burst over a happy face.
 pub fn sheet_cells(labels: &[String]) -> Vec<SheetCell> {
     let has = |name: &str| labels.iter().any(|l| l.eq_ignore_ascii_case(name));
-    let mut cells: Vec<SheetCell> =
-        labels.iter().map(|l| SheetCell { label: l.clone(), look: look_of(l), yaw_pitch: Vec2::ZERO }).collect();
+    let mut cells: Vec<SheetCell> = labels
+        .iter()
+        .map(|l| SheetCell { label: l.clone(), look: look_of(l), yaw_pitch: Vec2::ZERO, burst_age: None })
+        .collect();
     for (a, b) in BLENDS.into_iter().filter(|(a, b)| has(a) && has(b)) {
         let look = mix_looks(look_of(a), look_of(b), 0.5);
-        cells.push(SheetCell { label: format!("{a}+{b}"), look, yaw_pitch: Vec2::ZERO });
+        cells.push(SheetCell { label: format!("{a}+{b}"), look, yaw_pitch: Vec2::ZERO, burst_age: None });
     }
     for (class, label, yaw, pitch) in POSES.into_iter().filter(|p| has(p.0)) {
-        cells.push(SheetCell { label: label.into(), look: look_of(class), yaw_pitch: Vec2::new(yaw, pitch) });
+        let yaw_pitch = Vec2::new(yaw, pitch);
+        cells.push(SheetCell { label: label.into(), look: look_of(class), yaw_pitch, burst_age: None });
     }
+    let burst_age = Some(BURST_CELL_AGE);
+    cells.push(SheetCell { label: BURST_LABEL.into(), look: look_of("happy"), yaw_pitch: Vec2::ZERO, burst_age });
     cells
 }
 
@@ -111,13 +126,13 @@ pub struct CellRect {
     pub emoji: [f32; 4],
 }
 
-/// The grid for `count` cells of side `cell_px`: [`COLUMNS`] per row, each with room for
-/// its label under the emoji.
-pub fn sheet_layout(cells: &[SheetCell], cell_px: u32) -> SheetLayout {
+/// The grid for the cells, of side `cell_px`: as many columns as classes (within
+/// [`MIN_COLUMNS`]..=[`MAX_COLUMNS`]), each cell with room for its label under the emoji.
+pub fn sheet_layout(cells: &[SheetCell], classes: usize, cell_px: u32) -> SheetLayout {
     let side = cell_px as f32;
     let label_room = label_room_px(side);
     let cell_h = side + label_room;
-    let columns = COLUMNS.min(cells.len().max(1));
+    let columns = classes.clamp(MIN_COLUMNS, MAX_COLUMNS).min(cells.len().max(1));
     let rows = cells.len().div_ceil(columns).max(1);
     let disk = side / QUAD_OVER_DISK;
     let rects = cells
@@ -161,7 +176,7 @@ pub fn run(options: SheetOptions) -> Result<(), SheetError> {
         return Err(SheetError::NoDisplay);
     }
     let cells = sheet_cells(&options.labels);
-    let layout = sheet_layout(&cells, options.cell_px);
+    let layout = sheet_layout(&cells, options.labels.len(), options.cell_px);
     let json = sidecar_path(&options.out);
     let text = serde_json::to_string_pretty(&layout)
         .map_err(|e| SheetError::Sidecar { path: json.clone(), source: std::io::Error::other(e) })?;
@@ -212,6 +227,7 @@ fn spawn_sheet(
     sheet: Res<Sheet>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<EmojiMaterial>>,
+    mut sparkles: ResMut<Assets<SparkleMaterial>>,
 ) {
     commands.spawn(Camera2d);
     let quad = meshes.add(Rectangle::new(1.0, 1.0));
@@ -228,6 +244,19 @@ fn spawn_sheet(
             MeshMaterial2d(material),
             Transform::from_translation(centre.extend(0.0)).with_scale(Vec3::new(sheet.cell_px, sheet.cell_px, 1.0)),
         ));
+        if let Some(age) = cell.burst_age {
+            let state = Vec4::new(age, 0.0, 0.0, 0.0);
+            commands.spawn((
+                Name::new("Sheet burst"),
+                Mesh2d(quad.clone()),
+                MeshMaterial2d(sparkles.add(SparkleMaterial { params: SparkleParams { state } })),
+                Transform::from_translation(centre.extend(0.5)).with_scale(Vec3::new(
+                    sheet.cell_px,
+                    sheet.cell_px,
+                    1.0,
+                )),
+            ));
+        }
         let label_centre = world_of((x0 + x1) / 2.0, y0 + sheet.cell_px + label_room / 2.0);
         commands.spawn((
             Name::new(format!("Sheet label {}", cell.label)),
@@ -260,19 +289,20 @@ mod tests {
     }
 
     #[test]
-    fn the_sheet_has_every_class_three_blends_and_two_poses() {
+    fn the_sheet_has_every_class_three_blends_two_poses_and_a_burst() {
         let cells = sheet_cells(&fer());
         let names: Vec<&str> = cells.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(&names[..7], &FER_LABELS);
         assert_eq!(
             &names[7..],
-            &["happy+surprise", "sad+fear", "angry+disgust", "happy turned right", "surprise looking up"]
+            &["happy+surprise", "sad+fear", "angry+disgust", "happy turned right", "surprise looking up", BURST_LABEL]
         );
         let blend = &cells[7];
         let (h, s) = (look_of("happy"), look_of("surprise"));
         assert!((blend.look.mouth_round - (h.mouth_round + s.mouth_round) / 2.0).abs() < 1e-6);
         assert!(cells[10].yaw_pitch.x > 0.0 && cells[11].yaw_pitch.y > 0.0);
-        assert_eq!(cells.len(), 12);
+        assert_eq!(cells.len(), 13);
+        assert!(cells[..12].iter().all(|c| c.burst_age.is_none()) && cells[12].burst_age.is_some());
         // A classifier without fear has no sad+fear blend.
         let no_fear: Vec<String> = fer().into_iter().filter(|l| l != "fear").collect();
         assert!(!sheet_cells(&no_fear).iter().any(|c| c.label == "sad+fear"));
@@ -281,12 +311,13 @@ mod tests {
     #[test]
     fn cells_tile_the_window_without_overlap() {
         let cells = sheet_cells(&fer());
-        let layout = sheet_layout(&cells, 100);
-        assert_eq!(layout.cells.len(), 12);
-        assert_eq!((layout.window_width, layout.window_height), (400, 3 * 124));
+        let layout = sheet_layout(&cells, 7, 100);
+        assert_eq!(layout.cells.len(), 13);
+        assert_eq!((layout.window_width, layout.window_height), (700, 2 * 124), "the classes on the first row");
+        assert!(layout.cells[..7].iter().all(|c| c.rect[1] == 0.0) && layout.cells[7].rect[1] > 0.0);
         for (i, a) in layout.cells.iter().enumerate() {
             let [x0, y0, x1, y1] = a.rect;
-            assert!(x0 >= 0.0 && y0 >= 0.0 && x1 <= 400.0 && y1 <= 372.0, "{a:?}");
+            assert!(x0 >= 0.0 && y0 >= 0.0 && x1 <= 700.0 && y1 <= 248.0, "{a:?}");
             let [ex0, ey0, ex1, ey1] = a.emoji;
             assert!(ex0 > x0 && ey0 > y0 && ex1 < x1 && ey1 < y1, "the emoji lies inside its cell: {a:?}");
             assert!(((ex1 - ex0) - 100.0 / QUAD_OVER_DISK).abs() < 1e-3);
