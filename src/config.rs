@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::game::ChallengeRules;
 use crate::tracking::TrackingSettings;
 use crate::vision::haar::HaarSettings;
 use crate::vision::onnx::ThreadSettings;
@@ -68,6 +69,8 @@ pub struct Settings {
     pub detector_kind: DetectorKind,
     /// Haar cascade detector settings.
     pub haar: HaarSettings,
+    /// The challenge's rules (`[game]`: time bank, targets, per-class difficulty).
+    pub game: ChallengeRules,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             ort_lib: None,
             detector_kind: DetectorKind::default(),
             haar: HaarSettings::default(),
+            game: ChallengeRules::default(),
         }
     }
 }
@@ -181,6 +185,17 @@ mod tests {
         assert_eq!(s.detector.input_max_side, 320);
         assert_eq!(s.detector.score_threshold, DetectorSettings::default().score_threshold);
         assert_eq!(s.classifier_manifest, PathBuf::from(DEFAULT_CLASSIFIER_MANIFEST));
+    }
+
+    #[test]
+    fn the_game_section_sets_the_challenge_rules() {
+        let text = "[game]\nstart_bank_s = 30.0\ndifficulty = \"easy\"\n[game.classes.fear]\nrequired_share = 0.3\n";
+        let s: Settings = toml::from_str(text).expect("valid");
+        assert_eq!(s.game.start_bank_s, 30.0);
+        assert_eq!(s.game.difficulty, crate::game::Difficulty::Easy);
+        assert_eq!(s.game.classes["fear"].required_share, 0.3);
+        assert_eq!(s.game.classes["happy"], ChallengeRules::default().classes["happy"]);
+        assert_eq!(s.game.max_targets, ChallengeRules::default().max_targets);
     }
 
     #[test]

@@ -190,6 +190,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
     .insert_resource(settings_file::SettingsFile::new(options.config_path.clone()))
     .insert_resource(capture::CaptureOptions::from_options(&options))
     .insert_resource(options.challenge.clone())
+    .insert_resource(screens::challenge::ChallengeSettings(options.settings.game.clone()))
     .insert_resource(screens::results::Scores::open(options.data_dir.as_deref()))
     .insert_state(options.start_screen)
     .insert_resource(worker)
