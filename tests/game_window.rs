@@ -1,7 +1,8 @@
 //! The game's screens in a real window (virtual display, software Vulkan), in landscape
-//! 1920x1080 and portrait 1080x1920: attract, mirror and results, checked from the
-//! screenshot's JSON sidecar (the screen, its buttons inside the window, in the lower
-//! half and touch-sized, the notice), and a whole game played with touch events alone.
+//! 1920x1080 and portrait 1080x1920: attract, mirror, challenge and results, checked from
+//! the screenshot's JSON sidecar (the screen, its buttons inside the window, in the lower
+//! half and touch-sized, the notice, the target emoji, meter and time bank) and its pixels,
+//! and a whole game played with touch events alone.
 //! Screenshots stay in target/screenshots/ to look at.
 #![cfg(feature = "app")]
 
@@ -189,4 +190,105 @@ fn a_whole_game_by_touch_alone() {
     let table = common::stdout(&out);
     let row = table.lines().find(|l| l.trim_start().starts_with('1')).unwrap_or_else(|| panic!("a game in:\n{table}"));
     assert!(row.split_whitespace().any(|w| w == "AB"), "initials AB in {row:?}");
+}
+
+/// The share of the disk inscribed in `r` (its inner 80 % of radius) whose pixels pass `is`,
+/// sampled every other pixel.
+fn disk_share(shot: &image::RgbImage, r: [f32; 4], is: impl Fn([u8; 3]) -> bool) -> f32 {
+    let (cx, cy, radius) = ((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0, 0.8 * (r[2] - r[0]).min(r[3] - r[1]) / 2.0);
+    let (mut hits, mut all) = (0u32, 0u32);
+    for y in ((cy - radius) as u32..(cy + radius) as u32).step_by(2) {
+        for x in ((cx - radius) as u32..(cx + radius) as u32).step_by(2) {
+            let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+            if dx * dx + dy * dy > radius * radius || x >= shot.width() || y >= shot.height() {
+                continue;
+            }
+            all += 1;
+            hits += u32::from(is(shot.get_pixel(x, y).0));
+        }
+    }
+    hits as f32 / all.max(1) as f32
+}
+
+/// The share of the pixels of `r` that pass `is`, sampled every other pixel.
+fn rect_share(shot: &image::RgbImage, r: [f32; 4], is: impl Fn([u8; 3]) -> bool) -> f32 {
+    let (mut hits, mut all) = (0u32, 0u32);
+    for y in (r[1].max(0.0) as u32..(r[3] as u32).min(shot.height())).step_by(2) {
+        for x in (r[0].max(0.0) as u32..(r[2] as u32).min(shot.width())).step_by(2) {
+            all += 1;
+            hits += u32::from(is(shot.get_pixel(x, y).0));
+        }
+    }
+    hits as f32 / all.max(1) as f32
+}
+
+/// Emoji yellow: bright red and green, little blue (happy's face is untinted yellow).
+fn emoji_yellow([r, g, b]: [u8; 3]) -> bool {
+    r > 190 && g > 150 && i32::from(g) - i32::from(b) > 80
+}
+
+/// The meter's fill while filling (orange-yellow) or once reached (green), as drawn.
+fn meter_colour([r, g, b]: [u8; 3]) -> bool {
+    let near =
+        |c: [i32; 3]| (i32::from(r) - c[0]).abs() + (i32::from(g) - c[1]).abs() + (i32::from(b) - c[2]).abs() < 40;
+    near([250, 200, 40]) || near([60, 200, 90])
+}
+
+#[test]
+fn challenge_shows_the_target_its_meter_and_the_time_bank_in_both_orientations() {
+    // The screenshot waits until the first target is shown (the countdown is over).
+    let clip = video("crema-d/mp4/1001_DFA_HAP_XX.mp4");
+    for (orientation, size) in SIZES {
+        let name = format!("game-challenge-{orientation}");
+        let report = run_app(
+            &name,
+            &[
+                "--video",
+                &clip,
+                "--window-size",
+                size,
+                "--start-screen",
+                "challenge",
+                "--demo-sequence",
+                "happy,surprise",
+                "--tap",
+                "@target-emoji",
+                "--exit-after-frames",
+                "5",
+            ],
+        );
+        assert_eq!(report["screen"], "challenge");
+        assert_touch_buttons(&report, &["stop", "skip", "easier", "harder"]);
+        let (w, h) =
+            (report["window_width"].as_f64().expect("w") as f32, report["window_height"].as_f64().expect("h") as f32);
+        let items = report["items"].as_object().expect("items");
+        let inside = |name: &str, r: [f32; 4]| {
+            assert!(
+                r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= w && r[3] <= h && r[2] > r[0] && r[3] > r[1],
+                "{name} {r:?} inside {w}x{h}"
+            );
+        };
+        for item in ["target-emoji", "target-name", "target-hint", "time-bank"] {
+            inside(item, rect(items.get(item).unwrap_or_else(|| panic!("{item} in {items:?}"))));
+        }
+        assert!(!items.contains_key("countdown"), "the countdown is over: {items:?}");
+        let meters: Vec<(&String, [f32; 4])> =
+            items.iter().filter(|(k, _)| k.starts_with("meter-")).map(|(k, v)| (k, rect(v))).collect();
+        assert!(!meters.is_empty(), "a meter for the face in the clip: {items:?}");
+        for (name, r) in &meters {
+            inside(name, *r);
+        }
+
+        let png = screenshot_dir().join(format!("{name}.png"));
+        let shot = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display())).into_rgb8();
+        let emoji = disk_share(&shot, rect(&items["target-emoji"]), emoji_yellow);
+        // Happy and surprise are both plain yellow faces (about 70 % of the inner disk; the
+        // rest is eyes, brows and mouth); the video beside it is dark grey or green.
+        assert!(emoji > 0.5, "{orientation}: the target emoji is emoji-yellow ({emoji:.2} of its disk)");
+        // On this clip the meter shows some fill under either target (about 15-25 % of its
+        // rect when the target is surprise, more for happy); the video there is shirt and
+        // green backdrop, never the meter's orange-yellow or green.
+        let fill = meters.iter().map(|(_, r)| rect_share(&shot, *r, meter_colour)).fold(0.0, f32::max);
+        assert!(fill > 0.03, "{orientation}: a meter is drawn with its fill ({fill:.2} of its rect): {meters:?}");
+    }
 }

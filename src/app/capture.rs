@@ -9,7 +9,9 @@
 //! Scripted input: `--press KEYS` presses keys one after the other (`<enter>`, `<esc>`
 //! and `<backspace>` name those keys); `--tap NAME,...` taps on-screen buttons by name
 //! with real touch events (started and ended at the button's centre), each once it is
-//! drawn. The screenshot waits until the script is done, and with `--autoplay` until
+//! drawn; an entry `@ITEM` taps nothing and waits until that item is drawn (a screenshot
+//! of the challenge once its target is shown). The screenshot waits until the script is
+//! done (and at least `--exit-after-frames` frames), and with `--autoplay` until
 //! the results screen has been shown for [`AUTOPLAY_RESULTS_FRAMES`] frames (without a
 //! screenshot, autoplay then quits).
 
@@ -166,6 +168,7 @@ pub struct TapScript {
 
 /// A `--tap` entry: the button's name and the item that must be shown too
 /// (`skip@target-emoji`: tap "skip" once a target is shown, not during the countdown).
+/// Without a name (`@target-emoji`) the entry only waits for the item.
 pub fn tap_target(entry: &str) -> (&str, Option<&str>) {
     match entry.split_once('@') {
         Some((name, item)) => (name, Some(item)),
@@ -195,9 +198,20 @@ fn tap_scripted_buttons(
     let touch = |phase, position| TouchInput { phase, position, window, force: None, id: SCRIPTED_FINGER };
     if frame >= script.not_before {
         let (name, when) = tap_target(&opts.taps[script.next]);
-        let rect = on_screen.button_rect(name).filter(|_| when.is_none_or(|item| on_screen.item_rect(item).is_some()));
+        let item_shown = when.is_none_or(|item| on_screen.item_rect(item).is_some());
+        // No name: the entry only waits for its item (the item's rect stands in).
+        let rect =
+            if name.is_empty() { when.and_then(|item| on_screen.item_rect(item)) } else { on_screen.button_rect(name) }
+                .filter(|_| item_shown);
         script.visible = if rect.is_some() { script.visible + 1 } else { 0 };
         match rect.filter(|_| script.visible >= TAP_VISIBLE_FRAMES) {
+            Some(_) if name.is_empty() => {
+                info!("--tap: {:?} shown (frame {frame})", when.unwrap_or_default());
+                script.next += 1;
+                script.not_before = frame;
+                script.waited = 0;
+                script.visible = 0;
+            }
             Some([x0, y0, x1, y1]) => {
                 let at = Vec2::new((x0 + x1) / 2.0, (y0 + y1) / 2.0);
                 info!("--tap {name:?} at {at} (frame {frame})");
@@ -428,5 +442,6 @@ mod tests {
     fn a_tap_may_wait_for_an_item() {
         assert_eq!(tap_target("skip@target-emoji"), ("skip", Some("target-emoji")));
         assert_eq!(tap_target("done"), ("done", None));
+        assert_eq!(tap_target("@target-emoji"), ("", Some("target-emoji")), "waits, taps nothing");
     }
 }
