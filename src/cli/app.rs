@@ -53,8 +53,8 @@ pub struct AppArgs {
     #[arg(long, value_name = "KEYS", default_value = "")]
     pub press: String,
     /// On-screen buttons to tap with touch events, one after the other, each once it is
-    /// shown, e.g. "play,skip,done"; "skip@target-emoji" waits for that item too (touch
-    /// checks, tests).
+    /// shown, e.g. "play,skip,done"; "skip@target-emoji" waits for that item too, and
+    /// "@target-emoji" only waits for it (touch checks, tests).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub tap: Vec<String>,
     /// The screen shown at start-up.
