@@ -5,7 +5,11 @@
 //! - A round starts with a countdown (`countdown_s`, a [`GameEvent::CountdownTick`] as each
 //!   second starts); the time bank does not run. Then the targets of the given order play
 //!   one after another ([`GameEvent::TargetStarted`]).
-//! - Every tracked face is a player scored on its own. A *present* player (found by the
+//! - Every tracked face is a player scored on its own. A face that comes into view while a
+//!   player is out of view takes that player's place (the most recently seen one): the
+//!   tracker gives a face it lost for a moment, or a looping video's face, a new id, and
+//!   without identity a returning player cannot be told from a newcomer, so the place and
+//!   its points are kept rather than counting one person twice. A *present* player (found by the
 //!   detector this frame, not coasting) reaches the current target when their confirmation
 //!   window's share of the target class is at least the class's required share at this
 //!   difficulty. The share is over the window, so a single lucky frame never scores.
@@ -63,7 +67,8 @@ pub enum GameEvent {
     CountdownTick(u32),
     /// Target `number` (1-based) of class index `class` starts.
     TargetStarted { number: usize, class: usize },
-    /// `player` reached `class` after `time_s` seconds and scored `points`.
+    /// Track `player` reached `class` after `time_s` seconds and scored `points` (for its
+    /// place in [`Round::scores`], see [`Round::player_number`]).
     Reached { player: u64, class: usize, time_s: f32, points: u32 },
     /// The current target ended.
     TargetDone { class: usize, reached: bool },
@@ -93,6 +98,8 @@ struct PlayerState {
     share: f32,
     /// Reached the current target.
     reached: bool,
+    /// Caller time this player was last present (found by the detector).
+    last_present_s: f64,
 }
 
 /// One round of the challenge.
@@ -124,6 +131,8 @@ pub struct Round {
     targets: Vec<TargetResult>,
     scores: Vec<PlayerScore>,
     players: Vec<PlayerState>,
+    /// Later track ids that took an earlier player's place: (track id, index into `scores`).
+    aliases: Vec<(u64, usize)>,
     events: Vec<GameEvent>,
 }
 
@@ -153,6 +162,7 @@ impl Round {
             targets: Vec::new(),
             scores: Vec::new(),
             players: Vec::new(),
+            aliases: Vec::new(),
             events: Vec::new(),
         };
         if countdown_s > 0.0 {
@@ -172,9 +182,7 @@ impl Round {
         match self.state {
             State::Over => return,
             State::Countdown { .. } => {
-                for p in players.iter().filter(|p| p.present) {
-                    self.player_index(p.id);
-                }
+                self.seat_players(players);
                 return;
             }
             State::StillThere { .. } => {
@@ -289,6 +297,11 @@ impl Round {
 
     pub fn player_score(&self, player: u64) -> u32 {
         self.find(player).map_or(0, |i| self.scores[i].score)
+    }
+
+    /// The 1-based place of a track id in [`Round::scores`] (its own or the one it took over).
+    pub fn player_number(&self, track_id: u64) -> Option<usize> {
+        self.find(track_id).map(|i| i + 1)
     }
 
     /// Every player seen this round, in the order they were first seen.
@@ -411,7 +424,7 @@ impl Round {
         self.target_elapsed_s = 0.0;
         self.first_reach_s = None;
         for p in &mut self.players {
-            *p = PlayerState::default();
+            *p = PlayerState { last_present_s: p.last_present_s, ..PlayerState::default() };
         }
         self.events.push(GameEvent::TargetStarted { number: self.index + 1, class });
     }
@@ -426,12 +439,13 @@ impl Round {
         for p in &mut self.players {
             p.share = 0.0;
         }
+        self.seat_players(players);
         for view in players {
-            let i = self.player_index(view.id);
+            let Some(i) = self.find(view.id) else { continue };
             let share = view.shares.get(class).copied().unwrap_or(0.0);
             self.players[i].share = share;
             if view.present && !self.players[i].reached && share >= required {
-                self.reach(i, class);
+                self.reach(i, view.id, class);
             }
         }
         let Some(first_reach_s) = self.first_reach_s else {
@@ -443,8 +457,8 @@ impl Round {
         }
     }
 
-    /// Player `i` reached the current target now.
-    fn reach(&mut self, i: usize, class: usize) {
+    /// Player `i` (seen as track `track_id`) reached the current target now.
+    fn reach(&mut self, i: usize, track_id: u64, class: usize) {
         let time_s = self.target_elapsed_s;
         let points = self.rules.points(time_s);
         let id = self.scores[i].id;
@@ -464,7 +478,7 @@ impl Round {
             self.bank_s += self.rules.bonus_s(self.labels.get(class).map_or("", String::as_str));
             self.check_warning();
         }
-        self.events.push(GameEvent::Reached { player: id, class, time_s, points });
+        self.events.push(GameEvent::Reached { player: track_id, class, time_s, points });
     }
 
     /// Records the current target and starts the next one, or ends the round after the last.
@@ -508,17 +522,43 @@ impl Round {
         self.warned = below;
     }
 
+    /// The place (index into `scores`) of a track id: its own, or the one it took over.
     fn find(&self, player: u64) -> Option<usize> {
-        self.scores.iter().position(|s| s.id == player)
+        self.scores
+            .iter()
+            .position(|s| s.id == player)
+            .or_else(|| self.aliases.iter().find(|(id, _)| *id == player).map(|(_, i)| *i))
     }
 
-    /// The player's index, adding them on first sight.
-    fn player_index(&mut self, player: u64) -> usize {
-        self.find(player).unwrap_or_else(|| {
-            self.scores.push(PlayerScore { id: player, score: 0, reached: 0 });
-            self.players.push(PlayerState::default());
-            self.scores.len() - 1
-        })
+    /// Gives every present face of this frame a place: its own, else the place of the most
+    /// recently seen player who is out of view now, else a new one.
+    fn seat_players(&mut self, players: &[PlayerView]) {
+        let now = self.now_s;
+        for view in players.iter().filter(|p| p.present) {
+            if let Some(i) = self.find(view.id) {
+                self.players[i].last_present_s = now;
+            }
+        }
+        for view in players.iter().filter(|p| p.present) {
+            if self.find(view.id).is_some() {
+                continue;
+            }
+            let vacant = (0..self.players.len())
+                .filter(|&i| self.players[i].last_present_s < now)
+                .max_by(|&a, &b| self.players[a].last_present_s.total_cmp(&self.players[b].last_present_s));
+            let i = match vacant {
+                Some(i) => {
+                    self.aliases.push((view.id, i));
+                    i
+                }
+                None => {
+                    self.scores.push(PlayerScore { id: view.id, score: 0, reached: 0 });
+                    self.players.push(PlayerState::default());
+                    self.scores.len() - 1
+                }
+            };
+            self.players[i].last_present_s = now;
+        }
     }
 }
 
@@ -682,7 +722,7 @@ mod tests {
         frame(&mut round, 6.0, &[]);
         assert!(matches!(round.phase(), Phase::StillThere { .. }));
         frame(&mut round, 10.0, &[]);
-        // A new face (another track id) counts as a player too.
+        // The face back has a new track id: it takes the place of the player who left.
         frame(&mut round, 10.5, &[(7, window(HAPPY, 0.2), true)]);
         assert_eq!(round.phase(), Phase::Playing);
         assert_eq!(events(&mut round).last(), Some(&GameEvent::PlayerBack));
@@ -690,9 +730,37 @@ mod tests {
         assert!(close(round.bank_left_s(), 20.0 - 3.5 + 4.0), "{}", round.bank_left_s());
         // Reached 3.5 playing seconds into the target: 100 + 65.
         assert_eq!(round.player_score(7), 165);
+        assert_eq!(round.player_number(7), Some(1));
         let result = round.result().expect("the only player reached the only target");
         assert_eq!(result.reason, EndReason::AllTargets);
-        assert_eq!(result.players.len(), 2);
+        assert_eq!(result.players.len(), 1, "one person, one place");
+        assert_eq!(result.players[0].id, 1);
+        assert_eq!(result.players[0].score, 165);
+    }
+
+    #[test]
+    fn a_new_face_takes_the_place_of_a_player_out_of_view_not_of_one_in_view() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY, SAD], 0.0);
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.1), true), (2, window(HAPPY, 0.1), true)]);
+        // Player 2's track is lost; a new id appears while player 1 stays in view.
+        frame(&mut round, 3.5, &[(1, window(HAPPY, 0.1), true)]);
+        frame(&mut round, 4.0, &[(1, window(HAPPY, 0.1), true), (9, window(HAPPY, 0.8), true)]);
+        assert_eq!(round.player_number(9), Some(2), "the new id is player 2 again");
+        assert_eq!(round.scores().len(), 2);
+        let mut ev = Vec::new();
+        round.drain_events(&mut ev);
+        assert!(
+            ev.iter().any(|e| matches!(e, GameEvent::Reached { player: 9, .. })),
+            "the event names the track on screen: {ev:?}"
+        );
+        assert_eq!(round.player_score(2), round.player_score(9));
+        // A third face while both are in view is a third player.
+        frame(
+            &mut round,
+            4.5,
+            &[(1, window(HAPPY, 0.1), true), (9, window(HAPPY, 0.1), true), (5, window(SAD, 0.0), true)],
+        );
+        assert_eq!(round.player_number(5), Some(3));
     }
 
     #[test]

@@ -725,8 +725,8 @@ fn challenge_ui(
     }
     // Scores: the team total and each player's.
     let mut text = format!("Team {}", round.team_score());
-    for s in round.scores() {
-        text.push_str(&format!("\n#{}  {}", s.id, s.score));
+    for (i, s) in round.scores().iter().enumerate() {
+        text.push_str(&format!("\nPlayer {}  {}", i + 1, s.score));
     }
     let drawn =
         theme::text_at(ctx, "scores", layout.scores, egui::RichText::new(text).size(px(SCORES_PX)), egui::Align::Max);
@@ -829,7 +829,7 @@ fn meters_ui(
         painter.text(
             rect.center(),
             egui::Align2::CENTER_CENTER,
-            format!("{mark}#{} {}", t.id, round.player_score(t.id)),
+            format!("{mark}P{} {}", round.player_number(t.id).unwrap_or_default(), round.player_score(t.id)),
             egui::FontId::proportional(rect.height() * 0.8),
             egui::Color32::WHITE,
         );
