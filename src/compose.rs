@@ -69,6 +69,36 @@ pub fn load_file_layer<T: Default + serde::de::DeserializeOwned>(
     }
 }
 
+/// The app's settings file layer: like [`load_file_layer`], but a file that exists and
+/// cannot be used (TOML that does not parse, a value of the wrong type) does not stop an
+/// exhibit: it is set aside as `<name>.bad` ([`crate::config::set_aside_bad_file`]) and the
+/// defaults are used. Returns the layer and, when a file was set aside, the one-line
+/// warning to log. The headless commands keep [`load_file_layer`]'s error: whoever typed
+/// the command wants to know.
+pub fn load_file_layer_or_set_aside<T: Default + serde::de::DeserializeOwned>(
+    path: Option<&Path>,
+) -> Result<(T, Option<String>), ConfigError> {
+    match load_file_layer(path, false) {
+        Ok(layer) => Ok((layer, None)),
+        Err(ConfigError::Read { path, source }) if source.kind() == std::io::ErrorKind::InvalidData => {
+            set_aside(path, "not UTF-8 text".into())
+        }
+        Err(ConfigError::Parse { path, reason }) => set_aside(path, reason),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets the bad file at `path` aside; the defaults and the warning to log.
+fn set_aside<T: Default>(path: PathBuf, reason: String) -> Result<(T, Option<String>), ConfigError> {
+    let bad = crate::config::set_aside_bad_file(&path)?;
+    let warning = format!(
+        "{}: bad settings ({reason}); starting with the defaults, the bad file is kept as {}",
+        path.display(),
+        bad.display()
+    );
+    Ok((T::default(), Some(warning)))
+}
+
 /// The runtime settings: `file` (defaults < settings file) with the command line on top and
 /// the derived values filled in: the detector input for a stream (video, camera) when none
 /// is given, and model paths resolved from the project folder. Never written back.
@@ -223,6 +253,32 @@ mod tests {
             let err = resolve_settings(&file, &o, false).expect_err("invalid").to_string();
             assert!(err.starts_with(option), "{err}");
         }
+    }
+
+    #[test]
+    fn the_app_sets_a_bad_settings_file_aside_and_starts_on_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("settings.toml");
+        let bytes = "video_detector_side = \"big\"\n";
+        std::fs::write(&p, b"\xff\xfe binary").expect("write");
+        let (_, warning) = load_file_layer_or_set_aside::<Settings>(Some(&p)).expect("defaults");
+        assert!(warning.expect("a warning").contains("not UTF-8"));
+        std::fs::remove_file(dir.path().join("settings.toml.bad")).expect("set aside");
+        std::fs::write(&p, bytes).expect("write");
+        // A command fails with the file named...
+        let err = load_file_layer::<Settings>(Some(&p), true).expect_err("bad").to_string();
+        assert!(err.contains("settings.toml"), "{err}");
+        // ...the app starts on defaults, keeps the bad bytes and says where they are.
+        let (s, warning) = load_file_layer_or_set_aside::<Settings>(Some(&p)).expect("defaults");
+        assert_eq!(s, Settings::default());
+        let warning = warning.expect("a warning");
+        assert!(warning.contains("settings.toml.bad") && warning.contains("bad settings"), "{warning}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("settings.toml.bad")).expect("kept"), bytes);
+        assert!(!p.exists());
+        // A good file is read as it is, with no warning.
+        std::fs::write(&p, "video_detector_side = 320\n").expect("write");
+        let (s, warning) = load_file_layer_or_set_aside::<Settings>(Some(&p)).expect("good");
+        assert_eq!((s.video_detector_side, warning), (320, None));
     }
 
     #[test]

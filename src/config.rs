@@ -104,6 +104,28 @@ pub fn load_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Confi
     toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.message().into() })
 }
 
+/// Most numbered `.bad.N` copies tried before giving up (a folder of bad copies is a
+/// problem for a person, not for the exhibit).
+pub const MAX_BAD_COPIES: u32 = 1000;
+
+/// Moves a settings file that cannot be used aside, to `<name>.bad` (or `<name>.bad.1`,
+/// `.bad.2`... when earlier bad copies are there: none is lost), and returns where it went.
+/// The app then starts on defaults and writes a fresh file on the next change.
+pub fn set_aside_bad_file(path: &Path) -> Result<PathBuf, ConfigError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let taken = |p: &Path| p.exists() || p.is_symlink();
+    let bad = (0..=MAX_BAD_COPIES)
+        .map(|i| if i == 0 { format!("{name}.bad") } else { format!("{name}.bad.{i}") })
+        .map(|n| path.with_file_name(n))
+        .find(|p| !taken(p))
+        .ok_or_else(|| ConfigError::Write {
+            path: path.with_file_name(format!("{name}.bad")),
+            source: std::io::Error::other(format!("{MAX_BAD_COPIES} bad copies are already there")),
+        })?;
+    std::fs::rename(path, &bad).map_err(|source| ConfigError::Write { path: bad.clone(), source })?;
+    Ok(bad)
+}
+
 /// One changed value: its dotted key path (`tracking.confirmation.window_frames`) and value.
 pub type Change = (Vec<String>, toml::Value);
 
@@ -205,6 +227,21 @@ mod tests {
         std::fs::write(&p, "[detector]\ninput_max_side = \"big\"\n").expect("write");
         let err = Settings::load(&p).expect_err("bad").to_string();
         assert!(err.contains("s.toml") && err.contains("bad settings"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_file_is_set_aside_and_earlier_bad_copies_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("settings.toml");
+        std::fs::write(&p, "first = [").expect("write");
+        let bad = set_aside_bad_file(&p).expect("set aside");
+        assert_eq!(bad, dir.path().join("settings.toml.bad"));
+        assert!(!p.exists());
+        std::fs::write(&p, "second = [").expect("write");
+        let bad2 = set_aside_bad_file(&p).expect("set aside");
+        assert_eq!(bad2, dir.path().join("settings.toml.bad.1"));
+        assert_eq!(std::fs::read_to_string(&bad).expect("read"), "first = [");
+        assert_eq!(std::fs::read_to_string(&bad2).expect("read"), "second = [");
     }
 
     #[test]

@@ -91,7 +91,12 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
     let config_path = compose::settings_path(common.config.as_deref());
     // Layers: defaults < settings file < command line. Only what the user changes in the
     // app is written back (see `app::settings_file`).
-    let file: SavedSettings = compose::load_file_layer(config_path.as_deref(), false)?;
+    // A corrupt file does not stop an exhibit: it is set aside and the defaults are used
+    // (warned once here: the app's own logger starts with the window).
+    let (file, set_aside): (SavedSettings, _) = compose::load_file_layer_or_set_aside(config_path.as_deref())?;
+    if let Some(warning) = set_aside {
+        eprintln!("warning: {warning}");
+    }
     let source = match (&args.video, &args.image, &args.image_dir, args.camera) {
         (Some(v), ..) => SourceSpec::Video(v.clone()),
         (_, Some(i), ..) => SourceSpec::Image(i.clone()),
