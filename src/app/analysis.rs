@@ -17,6 +17,10 @@ use crate::engine::{AnalysedFrame, Delivery, Engine, EngineCommand, EngineEvent,
 use crate::logs::error_chain;
 use crate::source::SourceSpec;
 
+/// The picture shown while the camera is missing (public domain, with a face; relative
+/// to the project folder).
+pub const FALLBACK_PICTURE: &str = "assets/astronaut.png";
+
 /// How the app runs the engine.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AnalysisOptions {
@@ -31,6 +35,8 @@ pub struct AnalysisOptions {
 pub struct AnalysisWorker {
     pub engine: Option<Engine>,
     pub startup_problem: Option<String>,
+    /// Whether the engine shows [`FALLBACK_PICTURE`] while the camera is missing.
+    pub has_fallback: bool,
 }
 
 impl AnalysisWorker {
@@ -45,16 +51,20 @@ impl AnalysisWorker {
             pacing: if options.every_frame { Pacing::AsFastAsPossible } else { Pacing::RealTime },
             detect_every: 1,
             repeat: !(options.every_frame && source.is_video()),
+            // Without its camera the exhibit shows the bundled sample (and a hint).
+            fallback: matches!(source, SourceSpec::Camera(_))
+                .then(|| SourceSpec::Image(compose::resolve_project_path(Path::new(FALLBACK_PICTURE)))),
             tap,
         };
+        let has_fallback = engine_options.fallback.is_some();
         let started = compose::engine_models(settings)
             .map_err(|e| error_chain(&e))
             .and_then(|models| Engine::start(source, models, engine_options).map_err(|e| error_chain(&e)));
         Ok(match started {
-            Ok(engine) => Self { engine: Some(engine), startup_problem: None },
+            Ok(engine) => Self { engine: Some(engine), startup_problem: None, has_fallback },
             Err(problem) => {
                 error!("{problem}");
-                Self { engine: None, startup_problem: Some(problem) }
+                Self { engine: None, startup_problem: Some(problem), has_fallback: false }
             }
         })
     }

@@ -29,6 +29,7 @@ pub mod controls;
 pub mod emoji;
 pub mod faces;
 pub mod layout;
+pub mod notice;
 pub mod pose;
 pub mod screens;
 pub mod settings_file;
@@ -198,6 +199,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         faces::plugin,
         video::plugin,
         layout::plugin,
+        notice::plugin,
         emoji::plugin,
         controls::plugin,
         ui::plugin,

@@ -283,6 +283,9 @@ fn labels_collide(a: egui::Rect, b: egui::Rect) -> bool {
 
 fn status_ui(mut contexts: EguiContexts, status: Res<SourceStatus>) -> Result {
     let Some(problem) = &status.problem else { return Ok(()) };
+    if status.hint.is_some() {
+        return Ok(()); // a friendly hint says it in large type (`notice`)
+    }
     let ctx = contexts.ctx_mut()?;
     egui::Area::new(egui::Id::new("no-source")).anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0)).show(ctx, |ui| {
         egui::Frame::popup(ui.style()).show(ui, |ui| {

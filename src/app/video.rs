@@ -44,8 +44,17 @@ pub struct SourceStatus {
     pub detector: String,
     /// Shown in the middle of the window while set (no camera, missing model...).
     pub problem: Option<String>,
+    /// The short message for visitors shown in large type while set (the details are in
+    /// `problem` and the log), e.g. [`CONNECT_CAMERA`] while the bundled sample is shown.
+    pub hint: Option<&'static str>,
+    /// The source cannot be opened (frames meanwhile come from the engine's fallback, so
+    /// they do not clear `problem`).
+    pub source_missing: bool,
     pub frames_seen: u64,
 }
+
+/// The hint shown over the bundled sample while the camera is missing.
+pub const CONNECT_CAMERA: &str = "Connect a camera";
 
 /// Live figures for the help panel and the benchmark.
 #[derive(Resource, Default, Debug, Clone)]
@@ -113,7 +122,17 @@ fn receive_analysis(
                 status.detector = name;
                 status.problem = None;
             }
-            EngineEvent::DetectorFailed(m) | EngineEvent::SourceUnavailable(m) | EngineEvent::Lost(m) => {
+            EngineEvent::SourceUnavailable(m) => {
+                status.problem = Some(m);
+                status.source_missing = true;
+                status.hint = worker.has_fallback.then_some(CONNECT_CAMERA);
+            }
+            EngineEvent::SourceOpened => {
+                status.problem = None;
+                status.source_missing = false;
+                status.hint = None;
+            }
+            EngineEvent::DetectorFailed(m) | EngineEvent::Lost(m) => {
                 status.problem = Some(m);
             }
             EngineEvent::Restored(_) => status.problem = None,
@@ -124,7 +143,7 @@ fn receive_analysis(
     let Some(mut texture) = texture else { return };
     let Some(a) = worker.newest() else { return };
     status.frames_seen += 1;
-    if status.problem.is_some() && worker.startup_problem.is_none() {
+    if status.problem.is_some() && worker.startup_problem.is_none() && !status.source_missing {
         status.problem = None;
     }
     let size = UVec2::new(a.image.width(), a.image.height());

@@ -77,6 +77,12 @@ pub struct EngineOptions {
     pub detect_every: u32,
     /// Start a file source again when it ends, and retry a source that cannot be opened.
     pub repeat: bool,
+    /// Shown while the source cannot be opened (repeat mode): analysed once per outage, so
+    /// an exhibit without its camera still shows a picture with its faces covered. One
+    /// engine, one set of models: the engine plays the fallback between two retries and
+    /// goes back to the source the moment it opens (see [`EngineEvent::SourceOpened`]).
+    /// A second engine on the sample would hold a second copy of every model.
+    pub fallback: Option<SourceSpec>,
     pub tap: Option<FrameTap>,
 }
 
@@ -87,6 +93,7 @@ impl Default for EngineOptions {
             pacing: Pacing::AsFastAsPossible,
             detect_every: 1,
             repeat: false,
+            fallback: None,
             tap: None,
         }
     }
@@ -127,8 +134,11 @@ pub enum EngineEvent {
     Detector { name: String },
     /// The detector asked for could not be opened; the previous one goes on.
     DetectorFailed(String),
-    /// The source cannot be opened; retried every [`REOPEN_INTERVAL`].
+    /// The source cannot be opened; retried every [`REOPEN_INTERVAL`] (frames that arrive
+    /// meanwhile come from [`EngineOptions::fallback`]).
     SourceUnavailable(String),
+    /// The source opened after being unavailable: its frames follow.
+    SourceOpened,
     /// A live source went away; it is being retried.
     Lost(String),
     /// A lost live source delivers frames again.
@@ -257,6 +267,7 @@ impl Engine {
             detect_every: options.detect_every.max(1),
             pacing: options.pacing,
             repeat: options.repeat,
+            fallback: options.fallback,
             paused: false,
             commands: commands_rx,
             out: stage_tx,
@@ -382,6 +393,7 @@ struct DetectStage {
     detect_every: u32,
     pacing: Pacing,
     repeat: bool,
+    fallback: Option<SourceSpec>,
     paused: bool,
     commands: Receiver<EngineCommand>,
     out: Sender<Stage>,
@@ -509,15 +521,27 @@ impl DetectStage {
         let mut first_pass = true;
         // Kept across passes, so a short looping video still shows its rate.
         let mut rate = RateMeter::default();
+        // Whether the source could not be opened last time (the fallback has been shown).
+        let mut missing = false;
         loop {
             let source = match self.source.take() {
                 Some(s) => s,
                 None => match self.spec.spawn() {
-                    Ok(s) => s,
+                    Ok(s) => {
+                        if std::mem::take(&mut missing) {
+                            self.event(EngineEvent::SourceOpened);
+                        }
+                        s
+                    }
                     Err(e) => {
                         let why = error_chain(&e);
                         warn_limited!(unavailable, "{why}");
                         self.event(EngineEvent::SourceUnavailable(why));
+                        if !std::mem::replace(&mut missing, true)
+                            && let Flow::Stop = self.play_fallback(&mut first_pass, &mut pacer, &mut rate)
+                        {
+                            return;
+                        }
                         if let Flow::Stop = self.wait(REOPEN_INTERVAL, &mut pacer) {
                             return;
                         }
@@ -539,6 +563,25 @@ impl DetectStage {
                 return;
             }
         }
+    }
+
+    /// Plays the fallback source once (when there is one and it opens) as a pass of its own.
+    fn play_fallback(&mut self, first_pass: &mut bool, pacer: &mut RealTimePacer, rate: &mut RateMeter) -> Flow {
+        let Some(spec) = &self.fallback else { return Flow::Go };
+        let source = match spec.spawn() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("no fallback picture: {}", error_chain(&e));
+                return Flow::Go;
+            }
+        };
+        if !std::mem::replace(first_pass, false)
+            && let Flow::Stop = self.send(Stage::NewPass)
+        {
+            return Flow::Stop;
+        }
+        pacer.reset();
+        self.play(&source, pacer, rate)
     }
 
     /// Reads one pass of the source; `Go` when it ended.

@@ -1,0 +1,60 @@
+//! Friendly messages for visitors in large type (readable from 2 m, scaled with the
+//! window): one short line while something is wrong, e.g. "Connect a camera" over the
+//! bundled sample. The details stay in the log and in [`SourceStatus::problem`].
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use super::screens::OnScreen;
+use super::theme;
+use super::video::SourceStatus;
+
+/// The hint's text height at 1080p (pixels): about 9 cm on a 55" screen, readable from 2 m.
+const HINT_PX: f32 = 110.0;
+/// The hint panel's width as a share of the window's width.
+const HINT_WIDTH_SHARE: f32 = 0.8;
+/// Where the hint panel's top sits, as a share of the window's height (middle of the window).
+const HINT_TOP_SHARE: f32 = 0.4;
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(EguiPrimaryContextPass, hint_ui);
+}
+
+/// Where the hint panel goes in a window of `window` pixels (its width; the height follows
+/// the text).
+pub fn hint_rect(window: egui::Vec2) -> egui::Rect {
+    let w = window.x * HINT_WIDTH_SHARE;
+    let h = theme::scaled(window, HINT_PX) * 2.0;
+    egui::Rect::from_min_size(egui::pos2((window.x - w) / 2.0, window.y * HINT_TOP_SHARE), egui::vec2(w, h))
+}
+
+fn hint_ui(
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
+    mut contexts: EguiContexts,
+    status: Res<SourceStatus>,
+    mut on_screen: ResMut<OnScreen>,
+) -> Result {
+    let Some(hint) = status.hint else { return Ok(()) };
+    // The window's own size (egui's screen is a placeholder until its first input).
+    let Ok(window) = windows.single() else { return Ok(()) };
+    let window = egui::vec2(window.width(), window.height());
+    let ctx = contexts.ctx_mut()?;
+    let text = egui::RichText::new(hint).size(theme::scaled(window, HINT_PX)).strong();
+    let shown = theme::text_at(ctx, "hint", hint_rect(window), text, egui::Align::Center);
+    on_screen.item("hint", theme::rect_px(shown));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_is_centred_and_scales_with_the_window() {
+        let small = hint_rect(egui::vec2(1280.0, 720.0));
+        let big = hint_rect(egui::vec2(3840.0, 2160.0));
+        assert!((small.center().x - 640.0).abs() < 0.01, "{small:?}");
+        assert!((big.height() / small.height() - 3.0).abs() < 0.01, "{small:?} {big:?}");
+        assert!(small.max.y < 720.0, "inside the window: {small:?}");
+    }
+}
