@@ -16,6 +16,8 @@ packages=(pkg-config libclang-dev libavcodec-dev libavformat-dev libavutil-dev l
           python3-torch python3-numpy python3-matplotlib)
 # pip fetches the ONNX Runtime wheel; any python3 with pip will do.
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3 python3-pip)
+# systemd-analyze verifies the units in packaging/ (tests/packaging.rs).
+packages+=(systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

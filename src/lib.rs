@@ -16,6 +16,7 @@ pub mod compose;
 pub mod config;
 pub mod engine;
 pub mod game;
+pub mod health;
 pub mod logs;
 pub mod memory;
 pub mod report;

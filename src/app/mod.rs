@@ -28,6 +28,7 @@ pub mod capture;
 pub mod controls;
 pub mod emoji;
 pub mod faces;
+pub mod health;
 pub mod layout;
 pub mod notice;
 pub mod pose;
@@ -138,10 +139,13 @@ pub struct AppOptions {
     pub taps: Vec<String>,
     /// Where the score database lives (`--data-dir`; None: the default data directory).
     pub data_dir: Option<PathBuf>,
+    /// Supervision: status file, health line interval (`--status-file`, `--health-every`).
+    pub health: health::HealthOptions,
 }
 
-/// Log levels: our warnings and Bevy's, without ONNX Runtime's and wgpu's chatter.
-const LOG_FILTER: &str = "warn,ort=error,wgpu=error,naga=warn";
+/// Log levels: our warnings and Bevy's, without ONNX Runtime's and wgpu's chatter; the
+/// health line (info) too.
+const LOG_FILTER: &str = "warn,ort=error,wgpu=error,naga=warn,emoji_mirror::health=info";
 
 /// Runs the window until it is closed.
 pub fn run(options: AppOptions) -> Result<(), AppError> {
@@ -157,7 +161,11 @@ pub fn run(options: AppOptions) -> Result<(), AppError> {
                 }),
                 ..default()
             })
-            .set(bevy::log::LogPlugin { filter: LOG_FILTER.into(), ..default() }),
+            .set(bevy::log::LogPlugin {
+                filter: LOG_FILTER.into(),
+                custom_layer: health::count_problems_layer,
+                ..default()
+            }),
     )
     // Keep updating without focus (kiosks, and under a virtual display).
     .insert_resource(WinitSettings { focused_mode: UpdateMode::Continuous, unfocused_mode: UpdateMode::Continuous })
@@ -191,6 +199,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
     .insert_resource(settings_file::SettingsFile::new(options.config_path.clone()))
     .insert_resource(capture::CaptureOptions::from_options(&options))
     .insert_resource(options.challenge.clone())
+    .insert_resource(options.health.clone())
     .insert_resource(screens::challenge::ChallengeSettings(options.settings.game.clone()))
     .insert_resource(screens::results::Scores::open(options.data_dir.as_deref()))
     .insert_state(options.start_screen)
@@ -206,6 +215,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         capture::plugin,
         settings_file::plugin,
         screens::plugin,
+        health::plugin,
     ));
     Ok(())
 }

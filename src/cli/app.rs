@@ -2,14 +2,17 @@
 //! screenshots, benchmark.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
 use emoji_mirror::app::analysis::AnalysisOptions;
+use emoji_mirror::app::health::HealthOptions;
 use emoji_mirror::app::screens::{ChallengeOptions, Screen};
 use emoji_mirror::app::settings_file::SavedSettings;
 use emoji_mirror::app::{AppOptions, LayoutMode};
 use emoji_mirror::compose;
+use emoji_mirror::health::{self, HEALTH_EVERY_S};
 use emoji_mirror::source::SourceSpec;
 use emoji_mirror::source::camera::{CameraRequest, DEFAULT_FPS};
 
@@ -78,6 +81,16 @@ pub struct AppArgs {
     /// Write one JSON line per analysed frame to FILE (the schema of `predict --track --json`).
     #[arg(long, value_name = "FILE")]
     pub record_tracks: Option<PathBuf>,
+    /// Write the health figures (fps, faces, source state, errors, uptime, memory) as JSON
+    /// to FILE every --health-every seconds [default: status.json in the data directory].
+    #[arg(long, value_name = "FILE")]
+    pub status_file: Option<PathBuf>,
+    /// Seconds between two health lines in the log (and status file writes).
+    #[arg(long, value_name = "SECS", default_value_t = HEALTH_EVERY_S, value_parser = clap::value_parser!(u64).range(1..))]
+    pub health_every: u64,
+    /// Test aid: the main loop hangs after N frames (the watchdog heartbeat stops).
+    #[arg(long, value_name = "N", hide = true)]
+    pub simulate_hang_after_frames: Option<u32>,
     #[command(flatten)]
     pub detector: DetectorArgs,
 }
@@ -131,6 +144,14 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         },
         taps: args.tap.clone(),
         data_dir: common.data_dir.clone(),
+        health: HealthOptions {
+            status_file: health::status_path(
+                args.status_file.as_deref(),
+                emoji_mirror::store::data_dir(common.data_dir.as_deref()).as_deref(),
+            ),
+            every: Duration::from_secs(args.health_every),
+            hang_after_frames: args.simulate_hang_after_frames,
+        },
     })?;
     Ok(())
 }
