@@ -55,6 +55,8 @@ pub struct SourceStatus {
 
 /// The hint shown over the bundled sample while the camera is missing.
 pub const CONNECT_CAMERA: &str = "Connect a camera";
+/// The hint shown while a stalled camera is reopened (until its frames come again).
+pub const CAMERA_STALLED: &str = "Camera stalled";
 
 /// Live figures for the help panel and the benchmark.
 #[derive(Resource, Default, Debug, Clone)]
@@ -132,6 +134,10 @@ fn receive_analysis(
                 status.source_missing = false;
                 status.hint = None;
             }
+            EngineEvent::Stalled(m) => {
+                status.problem = Some(m);
+                status.hint = Some(CAMERA_STALLED);
+            }
             EngineEvent::DetectorFailed(m) | EngineEvent::Lost(m) => {
                 status.problem = Some(m);
             }
@@ -145,6 +151,7 @@ fn receive_analysis(
     status.frames_seen += 1;
     if status.problem.is_some() && worker.startup_problem.is_none() && !status.source_missing {
         status.problem = None;
+        status.hint = None;
     }
     let size = UVec2::new(a.image.width(), a.image.height());
     if let Some(mut image) = images.get_mut(&texture.handle) {

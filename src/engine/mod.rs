@@ -52,6 +52,11 @@ pub const EVENT_SLOTS: usize = 64;
 pub const COMMAND_SLOTS: usize = 16;
 /// How long to wait before opening a missing source again (repeat mode).
 pub const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
+/// A live source (a camera) that delivers no frame for this long, seconds, has stalled: the
+/// engine reports [`EngineEvent::Stalled`] and reopens it. Cameras deliver 15-60 frames a
+/// second, so 2 s is dozens of missed frames, yet short enough that visitors see a message
+/// before they walk away. Files are not watched: for them a silence is the end (and a loop).
+pub const STALL_AFTER_S: f64 = 2.0;
 /// How often a waiting thread checks for commands and for a stop.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -143,6 +148,8 @@ pub enum EngineEvent {
     Lost(String),
     /// A lost live source delivers frames again.
     Restored(String),
+    /// A live source delivered no frame for [`STALL_AFTER_S`]; it is being reopened.
+    Stalled(String),
     /// The source ended (and starts again when repeating).
     SourceEnded,
 }
@@ -260,6 +267,7 @@ impl Engine {
         let shared = Shared { stop: stop.clone(), summary: summary.clone() };
 
         let detect = DetectStage {
+            stall_after: stall_after(&source),
             spec: source,
             source: first_source,
             detector,
@@ -370,6 +378,11 @@ impl Drop for Engine {
     }
 }
 
+/// How long a silence of `spec` means it has stalled: cameras only (see [`STALL_AFTER_S`]).
+fn stall_after(spec: &SourceSpec) -> Option<Duration> {
+    matches!(spec, SourceSpec::Camera(_)).then(|| Duration::from_secs_f64(STALL_AFTER_S))
+}
+
 /// What the detect thread hands the track thread.
 enum Stage {
     Frame {
@@ -394,6 +407,8 @@ struct DetectStage {
     pacing: Pacing,
     repeat: bool,
     fallback: Option<SourceSpec>,
+    /// How long a silence means the source has stalled (live sources only).
+    stall_after: Option<Duration>,
     paused: bool,
     commands: Receiver<EngineCommand>,
     out: Sender<Stage>,
@@ -557,6 +572,11 @@ impl DetectStage {
             if let Flow::Stop = self.play(&source, &mut pacer, &mut rate) {
                 return;
             }
+            if self.stall_after.is_some() {
+                // A stalled device may hang its thread: dropping the handle joins it, so that
+                // happens on a thread of its own, and the engine goes on to reopen the source.
+                let _ = std::thread::Builder::new().name("engine-drop-source".into()).spawn(move || drop(source));
+            }
             self.event(EngineEvent::SourceEnded);
             // A single image is analysed once; videos and folders start again when repeating.
             if !self.repeat || matches!(self.spec, SourceSpec::Image(_)) {
@@ -591,6 +611,9 @@ impl DetectStage {
         let mut lost_log = RateLimited::default();
         let mut dropped_before = 0;
         let paced = self.pacing == Pacing::RealTime && self.spec.is_video();
+        // The stall watchdog: when the last frame (or pause, or loss report) came.
+        let mut last_sign = Instant::now();
+        let mut lost = false;
         loop {
             if let Flow::Stop = self.poll_commands(pacer) {
                 return Flow::Stop;
@@ -599,6 +622,7 @@ impl DetectStage {
                 if let Flow::Stop = self.wait(POLL, pacer) {
                     return Flow::Stop;
                 }
+                last_sign = Instant::now();
                 continue;
             }
             for image in self.images_back.try_iter() {
@@ -606,11 +630,27 @@ impl DetectStage {
             }
             let event = match source.events().recv_timeout(POLL) {
                 Ok(e) => e,
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(after) = self.stall_after
+                        && !lost
+                        && last_sign.elapsed() >= after
+                    {
+                        let what =
+                            format!("{} delivered no frame for {STALL_AFTER_S} s: reopening it", self.spec.describe());
+                        tracing::warn!("{what}");
+                        self.event(EngineEvent::Stalled(what));
+                        return Flow::Go;
+                    }
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => return Flow::Go,
             };
+            last_sign = Instant::now();
             let frame = match event {
-                SourceEvent::Frame(f) => f,
+                SourceEvent::Frame(f) => {
+                    lost = false;
+                    f
+                }
                 SourceEvent::Skipped { what, reason } => {
                     warn_limited!(skipped_log, "skipped {what}: {reason}");
                     self.count(|s| s.skipped += 1);
@@ -618,6 +658,8 @@ impl DetectStage {
                 }
                 SourceEvent::Lost { reason } => {
                     warn_limited!(lost_log, "lost {reason}");
+                    // The source retries a lost device itself; the watchdog waits for it.
+                    lost = true;
                     self.event(EngineEvent::Lost(reason));
                     continue;
                 }
@@ -666,6 +708,8 @@ impl DetectStage {
             if let Flow::Stop = self.send(item) {
                 return Flow::Stop;
             }
+            // The silence is counted from here: slow analysis is not a stalled source.
+            last_sign = Instant::now();
         }
     }
 }
@@ -803,4 +847,81 @@ enum Delivered {
     /// A stale result was left out (its buffers are reused).
     Replaced,
     Gone,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A detector that finds nothing (the watchdog needs no models).
+    struct NoFaces;
+
+    impl FaceDetector for NoFaces {
+        fn detect(&mut self, _: &RgbImage, faces: &mut Vec<Face>) -> Result<(), VisionError> {
+            faces.clear();
+            Ok(())
+        }
+
+        fn name(&self) -> &str {
+            "none"
+        }
+    }
+
+    /// A camera-like source that delivers `frames` frames, then nothing until it is stopped.
+    fn stalling_source(frames: u64) -> SourceHandle {
+        SourceHandle::start("stalling", Delivery::NewestOnly, move |mut p| {
+            for index in 0..frames {
+                let image = RgbImage::new(8, 8);
+                let frame = crate::source::Frame { index, time: FrameTime::default(), name: String::new(), image };
+                if !p.send_newest(frame) {
+                    return;
+                }
+            }
+            while p.sleep(POLL) {}
+        })
+        .expect("the fake source starts")
+    }
+
+    #[test]
+    fn a_live_source_that_stops_delivering_is_reported_stalled_and_left_for_a_reopen() {
+        let env = crate::runtime::environment(None).expect("ONNX Runtime (scripts/setup.sh fetches it)");
+        let (out_tx, out_rx) = bounded(STAGE_FRAMES);
+        let (events_tx, events_rx) = bounded(EVENT_SLOTS);
+        let (_commands_tx, commands_rx) = bounded(COMMAND_SLOTS);
+        let (_images_tx, images_rx) = bounded(1);
+        let (_faces_tx, faces_rx) = bounded(1);
+        let spec = SourceSpec::Camera(crate::source::camera::CameraRequest::new(99));
+        let mut stage = DetectStage {
+            stall_after: stall_after(&spec),
+            spec,
+            source: None,
+            detector: Box::new(NoFaces),
+            env,
+            detect_every: 1,
+            pacing: Pacing::RealTime,
+            repeat: true,
+            fallback: None,
+            paused: false,
+            commands: commands_rx,
+            out: out_tx,
+            events: events_tx,
+            images_back: images_rx,
+            faces_back: faces_rx,
+            shared: Shared { stop: Arc::new(AtomicBool::new(false)), summary: Arc::default() },
+        };
+        let source = stalling_source(1);
+        let started = Instant::now();
+        let flow = stage.play(&source, &mut RealTimePacer::default(), &mut RateMeter::default());
+        let waited_s = started.elapsed().as_secs_f64();
+        assert!(matches!(flow, Flow::Go), "the pass ends so that the source is reopened");
+        assert!((STALL_AFTER_S..STALL_AFTER_S + 1.0).contains(&waited_s), "stalled after {waited_s:.2} s");
+        assert_eq!(out_rx.try_iter().count(), 1, "the frame before the stall was analysed");
+        let events: Vec<EngineEvent> = events_rx.try_iter().collect();
+        assert!(
+            matches!(&events[..], [EngineEvent::Stalled(m)] if m.contains("camera 99") && m.contains("no frame")),
+            "{events:?}"
+        );
+        // Files are not watched: a silence there is the end of the file.
+        assert_eq!(stall_after(&SourceSpec::Video("clip.mp4".into())), None);
+    }
 }
