@@ -126,6 +126,8 @@ pub fn environment(explicit: Option<&Path>) -> Result<&'static Environment, Runt
     let env = ort::init_from(path)
         .map_err(|source| RuntimeError::Load { path: path.clone(), source })?
         .with_name("emoji-mirror")
+        // Microsoft's builds record and send usage telemetry by default; the exhibit sends nothing.
+        .with_telemetry(false)
         .build()
         .map_err(|e| RuntimeError::Start { path: path.clone(), source: e.into() })?;
     let loaded = LOADED.get_or_init(|| Loaded { path: path.clone(), env });

@@ -14,6 +14,10 @@
 //! done (and at least `--exit-after-frames` frames), and with `--autoplay` until
 //! the results screen has been shown for [`AUTOPLAY_RESULTS_FRAMES`] frames (without a
 //! screenshot, autoplay then quits).
+//!
+//! `--stats-every SECS` prints one line every SECS seconds to stdout for long runs (the
+//! soak script reads it): seconds since start, resident memory, frame time p50/p95 over
+//! the interval, analysis fps.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,13 +54,17 @@ const TAP_VISIBLE_FRAMES: u32 = 3;
 const TAP_SETTLE_FRAMES: u32 = 4;
 /// Frames the results screen is shown before autoplay takes its screenshot or quits.
 pub const AUTOPLAY_RESULTS_FRAMES: u32 = 10;
+/// Frame times kept per `--stats-every` interval (more are left out of its percentiles;
+/// 4096 frames is over a minute at 60 fps).
+const STATS_MAX_FRAMES: usize = 4096;
 /// The touch id of scripted taps (any finger id a real screen would not reuse at once).
 const SCRIPTED_FINGER: u64 = 4242;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<FrameCount>()
         .init_resource::<TapScript>()
-        .add_systems(Update, count_frames.in_set(AppSystems::Input))
+        .init_resource::<FrameTimes>()
+        .add_systems(Update, (count_frames, print_stats).in_set(AppSystems::Input))
         // After Bevy's input update (which clears "just pressed"), before our hotkeys read it.
         .add_systems(PreUpdate, press_scripted_keys.after(bevy::input::InputSystems))
         // After the UI registered this frame's buttons; egui reads the touches next frame.
@@ -73,6 +81,8 @@ pub struct CaptureOptions {
     /// The buttons to tap, in order.
     pub taps: Vec<String>,
     pub autoplay: bool,
+    /// Print a stats line every this many seconds (`--stats-every`).
+    pub stats_every_s: Option<f32>,
 }
 
 impl CaptureOptions {
@@ -84,6 +94,7 @@ impl CaptureOptions {
             press: keys_of(&o.press),
             taps: o.taps.clone(),
             autoplay: o.challenge.autoplay,
+            stats_every_s: o.stats_every_s,
         }
     }
 }
@@ -381,6 +392,50 @@ pub fn percentile(values: &mut [f32], p: f32) -> f32 {
     values[i.min(values.len() - 1)]
 }
 
+/// Frame times of the current `--stats-every` interval (allocated once).
+#[derive(Resource, Debug)]
+pub struct FrameTimes {
+    ms: Vec<f32>,
+    since_print_s: f32,
+    started: Instant,
+}
+
+impl Default for FrameTimes {
+    fn default() -> Self {
+        Self { ms: Vec::with_capacity(STATS_MAX_FRAMES), since_print_s: 0.0, started: Instant::now() }
+    }
+}
+
+impl FrameTimes {
+    /// Adds one frame of `dt_s` seconds; returns the (p50, p95) frame time in ms of the
+    /// interval when `every_s` seconds have passed since the last, and starts a new one.
+    pub fn add(&mut self, dt_s: f32, every_s: f32) -> Option<(f32, f32)> {
+        if self.ms.len() < STATS_MAX_FRAMES {
+            self.ms.push(dt_s * 1000.0);
+        }
+        self.since_print_s += dt_s;
+        if self.since_print_s < every_s {
+            return None;
+        }
+        self.since_print_s = 0.0;
+        let p50 = percentile(&mut self.ms, 50.0);
+        let p95 = percentile(&mut self.ms, 95.0);
+        self.ms.clear();
+        Some((p50, p95))
+    }
+}
+
+fn print_stats(opts: Res<CaptureOptions>, time: Res<Time<Real>>, stats: Res<Stats>, mut frames: ResMut<FrameTimes>) {
+    let Some(every_s) = opts.stats_every_s else { return };
+    let Some((p50, p95)) = frames.add(time.delta_secs(), every_s) else { return };
+    let rss_mib = crate::memory::rss_bytes().map_or(-1.0, |b| b as f64 / (1024.0 * 1024.0));
+    println!(
+        "stats elapsed_s={:.1} rss_mib={rss_mib:.1} frame_ms_p50={p50:.1} frame_ms_p95={p95:.1} analysis_fps={:.1}",
+        frames.started.elapsed().as_secs_f32(),
+        stats.analysis_fps,
+    );
+}
+
 fn finish_benchmark(
     opts: Res<CaptureOptions>,
     count: Res<FrameCount>,
@@ -409,6 +464,24 @@ fn finish_benchmark(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_times_give_percentiles_once_per_interval_and_start_afresh() {
+        let mut f = FrameTimes::default();
+        assert_eq!(f.add(0.010, 0.05), None);
+        assert_eq!(f.add(0.010, 0.05), None);
+        assert_eq!(f.add(0.010, 0.05), None);
+        assert_eq!(f.add(0.010, 0.05), None);
+        let (p50, p95) = f.add(0.030, 0.05).expect("50 ms have passed");
+        assert!((p50 - 10.0).abs() < 1e-3 && (p95 - 30.0).abs() < 1e-3, "{p50} {p95}");
+        let (p50, _) = f.add(0.100, 0.05).expect("a slow frame ends the next interval");
+        assert!((p50 - 100.0).abs() < 1e-3, "the new interval holds only its own frame: {p50}");
+        let cap = f.ms.capacity();
+        for _ in 0..STATS_MAX_FRAMES * 2 {
+            f.add(0.0001, 1000.0);
+        }
+        assert_eq!(f.ms.capacity(), cap, "no growth past the preallocated frames");
+    }
 
     #[test]
     fn percentiles() {

@@ -139,6 +139,8 @@ pub struct AppOptions {
     pub taps: Vec<String>,
     /// Where the score database lives (`--data-dir`; None: the default data directory).
     pub data_dir: Option<PathBuf>,
+    /// Print a stats line to stdout every this many seconds (`--stats-every`; soak runs).
+    pub stats_every_s: Option<f32>,
     /// Supervision: status file, health line interval (`--status-file`, `--health-every`).
     pub health: health::HealthOptions,
 }

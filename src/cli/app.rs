@@ -51,6 +51,10 @@ pub struct AppArgs {
     /// Render N frames, print render fps and camera-to-screen latency p50/p95, exit.
     #[arg(long, value_name = "N")]
     pub bench_frames: Option<u32>,
+    /// Print a line every SECS seconds: elapsed time, resident memory, frame time p50/p95,
+    /// analysis fps (long runs; scripts/soak.sh reads it).
+    #[arg(long, value_name = "SECS", value_parser = parse_positive_secs)]
+    pub stats_every: Option<f32>,
     /// Keys to press one after the other after the first frames, e.g. "hl" or "m<esc>"
     /// (<enter>, <esc> and <backspace> name those keys; kiosk checks, tests).
     #[arg(long, value_name = "KEYS", default_value = "")]
@@ -71,6 +75,10 @@ pub struct AppArgs {
     /// it implies --every-frame: the round is about the clip, not the machine's speed.
     #[arg(long)]
     pub autoplay: bool,
+    /// After the results screen, start the next round (a few seconds later) instead of
+    /// going back to the attract screen: rounds in a loop (soak runs; see scripts/soak.sh).
+    #[arg(long, conflicts_with = "autoplay")]
+    pub loop_rounds: bool,
     /// Write the round's result (each target, reached or not, its time; the score) as JSON.
     #[arg(long, value_name = "FILE")]
     pub results_json: Option<PathBuf>,
@@ -93,6 +101,13 @@ pub struct AppArgs {
     pub simulate_hang_after_frames: Option<u32>,
     #[command(flatten)]
     pub detector: DetectorArgs,
+}
+
+fn parse_positive_secs(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| format!("'{s}' is not a number of seconds above 0"))
 }
 
 pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
@@ -140,10 +155,12 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         challenge: ChallengeOptions {
             demo_sequence: args.demo_sequence.clone(),
             autoplay: args.autoplay,
+            loop_rounds: args.loop_rounds,
             results_json: args.results_json.clone(),
         },
         taps: args.tap.clone(),
         data_dir: common.data_dir.clone(),
+        stats_every_s: args.stats_every,
         health: HealthOptions {
             status_file: health::status_path(
                 args.status_file.as_deref(),

@@ -9,6 +9,7 @@ mod scores;
 mod screen;
 #[cfg(feature = "app")]
 mod sheet;
+mod soak;
 mod stability;
 
 use std::path::PathBuf;
@@ -104,6 +105,9 @@ pub enum Command {
     #[cfg(feature = "app")]
     #[command(after_help = sheet::EXAMPLES)]
     EmojiSheet(sheet::SheetArgs),
+    /// Summarise and plot a soak run's CSV (scripts/soak.sh runs it).
+    #[command(hide = true)]
+    SoakPlot(soak::SoakPlotArgs),
 }
 
 /// Which face detector a command runs, and how.
@@ -218,6 +222,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scores(args) => scores::run(&args, common),
         #[cfg(feature = "app")]
         Command::EmojiSheet(args) => sheet::run(&args, common),
+        Command::SoakPlot(args) => soak::run(&args),
     }
 }
 

@@ -933,6 +933,7 @@ mod tests {
             .insert_resource(ChallengeOptions {
                 demo_sequence: Some(demo.iter().map(|s| s.to_string()).collect()),
                 autoplay: false,
+                loop_rounds: false,
                 results_json,
             })
             // Real time stands still between updates unless a test moves it.

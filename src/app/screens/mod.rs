@@ -62,6 +62,9 @@ pub struct ChallengeOptions {
     pub demo_sequence: Option<Vec<String>>,
     /// Start the challenge at once, enter no initials, quit after the results screen.
     pub autoplay: bool,
+    /// After the results screen, start the next round instead of going back to attract
+    /// (`--loop-rounds`; soak runs).
+    pub loop_rounds: bool,
     /// Write the round's result here as JSON when it ends (`--results-json`).
     pub results_json: Option<PathBuf>,
 }

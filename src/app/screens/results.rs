@@ -17,6 +17,8 @@ use crate::store::{self, MAX_INITIALS, NewGame, ScoreStore, StoredGame, StoredTa
 
 /// Seconds the results screen stays without input before it goes back to attract.
 pub const RESULTS_TIMEOUT_S: f32 = 60.0;
+/// Seconds the results screen stays with `--loop-rounds` before the next round starts.
+pub const LOOP_RESULTS_S: f32 = 5.0;
 /// Games in the high-score table.
 pub const TABLE_ROWS: usize = 10;
 /// Shown instead of the table when there is no score database.
@@ -290,7 +292,10 @@ fn time_out_results(
     state.frames_shown += 1;
     state.idle_s += time.delta_secs();
     // Autoplay quits from the results screen (see `capture`); it does not go back.
-    if !options.autoplay && state.idle_s >= RESULTS_TIMEOUT_S {
+    if options.loop_rounds && state.idle_s >= LOOP_RESULTS_S {
+        state.idle_s = 0.0;
+        game.write(GameCommand(GameAction::Start));
+    } else if !options.autoplay && state.idle_s >= RESULTS_TIMEOUT_S {
         state.idle_s = 0.0;
         game.write(GameCommand(GameAction::Attract));
     }
@@ -638,6 +643,24 @@ mod tests {
         app.update();
         app.update();
         assert_eq!(*app.world().resource::<State<Screen>>().get(), Screen::Attract);
+    }
+
+    #[test]
+    fn with_loop_rounds_the_results_start_the_next_round() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut app = app(dir.path());
+        app.world_mut().resource_mut::<ChallengeOptions>().loop_rounds = true;
+        app.world_mut().resource_mut::<Time<Virtual>>().set_max_delta(std::time::Duration::from_secs(600));
+        app.world_mut().resource_mut::<NextState<Screen>>().set(Screen::Results);
+        app.update();
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(std::time::Duration::from_secs_f32(
+            LOOP_RESULTS_S / 2.0 + 0.1,
+        )));
+        // Two frames to pass the time, one to act on the command, one for the transition.
+        for _ in 0..4 {
+            app.update();
+        }
+        assert_eq!(*app.world().resource::<State<Screen>>().get(), Screen::Challenge, "the next round, not attract");
     }
 
     #[test]
