@@ -71,6 +71,27 @@ pub struct Settings {
     pub haar: HaarSettings,
     /// The challenge's rules (`[game]`: time bank, targets, per-class difficulty).
     pub game: ChallengeRules,
+    /// The operator lock of `--kiosk` (`[kiosk]`: PIN, relock time).
+    pub kiosk: KioskSettings,
+}
+
+/// Seconds without input after which the kiosk's operator panel locks itself.
+pub const DEFAULT_RELOCK_AFTER_S: f32 = 60.0;
+
+/// `[kiosk]`: the operator lock of `--kiosk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KioskSettings {
+    /// Digits the operator types after the unlock gesture; none (or empty): no PIN.
+    pub operator_pin: Option<String>,
+    /// Seconds without input after which the operator panel locks itself.
+    pub relock_after_s: f32,
+}
+
+impl Default for KioskSettings {
+    fn default() -> Self {
+        Self { operator_pin: None, relock_after_s: DEFAULT_RELOCK_AFTER_S }
+    }
 }
 
 impl Default for Settings {
@@ -86,6 +107,7 @@ impl Default for Settings {
             detector_kind: DetectorKind::default(),
             haar: HaarSettings::default(),
             game: ChallengeRules::default(),
+            kiosk: KioskSettings::default(),
         }
     }
 }
@@ -207,6 +229,14 @@ mod tests {
         assert_eq!(s.detector.input_max_side, 320);
         assert_eq!(s.detector.score_threshold, DetectorSettings::default().score_threshold);
         assert_eq!(s.classifier_manifest, PathBuf::from(DEFAULT_CLASSIFIER_MANIFEST));
+    }
+
+    #[test]
+    fn the_kiosk_section_sets_the_operator_pin() {
+        let s: Settings = toml::from_str("[kiosk]\noperator_pin = \"0815\"\n").expect("valid");
+        assert_eq!(s.kiosk.operator_pin.as_deref(), Some("0815"));
+        assert_eq!(s.kiosk.relock_after_s, DEFAULT_RELOCK_AFTER_S);
+        assert_eq!(Settings::default().kiosk.operator_pin, None, "no PIN unless the file sets one");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! percentiles, then exits.
 //!
 //! Scripted input: `--press KEYS` presses keys one after the other (`<enter>`, `<esc>`
-//! and `<backspace>` name those keys); `--tap NAME,...` taps on-screen buttons by name
+//! and `<backspace>` name those keys; `<ctrl-alt-o>` presses a chord); `--tap NAME,...` taps on-screen buttons by name
 //! with real touch events (started and ended at the button's centre), each once it is
 //! drawn; an entry `@ITEM` taps nothing and waits until that item is drawn (a screenshot
 //! of the challenge once its target is shown). The screenshot waits until the script is
@@ -26,10 +26,11 @@ use std::time::Instant;
 use bevy::input::touch::{TouchInput, TouchPhase};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
-use bevy::window::PrimaryWindow;
+use bevy::window::{CursorOptions, PrimaryWindow, WindowMode};
 use serde::Serialize;
 
 use super::faces::FaceTrack;
+use super::kiosk::{Kiosk, OperatorLock};
 use super::layout::PaneRects;
 use super::screens::results::{ResultsState, TYPING_KEYS, char_of};
 use super::screens::{OnScreen, Screen, ScreenHistory};
@@ -76,8 +77,8 @@ pub struct CaptureOptions {
     pub screenshot: Option<PathBuf>,
     pub exit_after_frames: Option<u32>,
     pub bench_frames: Option<u32>,
-    /// The scripted keys, in order.
-    pub press: Vec<KeyCode>,
+    /// The scripted keys, in order (a chord's keys together).
+    pub press: Vec<Vec<KeyCode>>,
     /// The buttons to tap, in order.
     pub taps: Vec<String>,
     pub autoplay: bool,
@@ -99,27 +100,50 @@ impl CaptureOptions {
     }
 }
 
-/// The keys of a `--press` script: characters, and `<enter>`, `<esc>`, `<backspace>`.
-/// Characters without a key are left out (with a warning).
-pub fn keys_of(script: &str) -> Vec<KeyCode> {
+/// The keys of a `--press` script: characters, `<enter>`, `<esc>`, `<backspace>`, and
+/// chords such as `<ctrl-alt-o>` or `<ctrl-q>` (modifiers ctrl, alt, shift, then a key),
+/// each step the keys pressed together. Characters without a key are left out (with a warning).
+pub fn keys_of(script: &str) -> Vec<Vec<KeyCode>> {
     let mut keys = Vec::new();
     let mut rest = script;
     while let Some(c) = rest.chars().next() {
-        let named = [("<enter>", KeyCode::Enter), ("<esc>", KeyCode::Escape), ("<backspace>", KeyCode::Backspace)]
-            .into_iter()
-            .find(|(name, _)| rest.starts_with(name));
-        if let Some((name, key)) = named {
-            keys.push(key);
-            rest = &rest[name.len()..];
+        let chord = rest
+            .strip_prefix('<')
+            .and_then(|r| r.split_once('>'))
+            .and_then(|(inner, _)| chord_of(inner).map(|keys| (inner.len() + 2, keys)));
+        if let Some((len, chord)) = chord {
+            keys.push(chord);
+            rest = &rest[len..];
             continue;
         }
         match key_of(c) {
-            Some(k) => keys.push(k),
+            Some(k) => keys.push(vec![k]),
             None => warn!("--press: no key for {c:?}"),
         }
         rest = &rest[c.len_utf8()..];
     }
     keys
+}
+
+/// The keys of a named key or chord between `<` and `>`: "esc", "ctrl-alt-o".
+fn chord_of(inner: &str) -> Option<Vec<KeyCode>> {
+    const NAMED: [(&str, KeyCode); 3] =
+        [("enter", KeyCode::Enter), ("esc", KeyCode::Escape), ("backspace", KeyCode::Backspace)];
+    const MODIFIERS: [(&str, KeyCode); 3] =
+        [("ctrl", KeyCode::ControlLeft), ("alt", KeyCode::AltLeft), ("shift", KeyCode::ShiftLeft)];
+    let mut parts: Vec<&str> = inner.split('-').collect();
+    let last = parts.pop()?;
+    let mut keys = parts
+        .iter()
+        .map(|m| MODIFIERS.iter().find(|(name, _)| name == m).map(|(_, k)| *k))
+        .collect::<Option<Vec<_>>>()?;
+    let mut chars = last.chars();
+    let key = match (chars.next(), chars.next()) {
+        (Some(c), None) if !keys.is_empty() => key_of(c),
+        _ => NAMED.iter().find(|(name, _)| *name == last).map(|(_, k)| *k),
+    }?;
+    keys.push(key);
+    Some(keys)
 }
 
 /// Frames rendered since the first video frame (or the no-picture message) arrived.
@@ -155,11 +179,13 @@ fn key_of(c: char) -> Option<KeyCode> {
 fn press_scripted_keys(opts: Res<CaptureOptions>, count: Res<FrameCount>, mut keys: ResMut<ButtonInput<KeyCode>>) {
     let Some(since) = count.with_video.checked_sub(PRESS_AT_FRAME) else { return };
     let (step, phase) = (since / PRESS_EVERY_FRAMES, since % PRESS_EVERY_FRAMES);
-    let Some(key) = opts.press.get(step as usize) else { return };
-    if phase == 0 {
-        keys.press(*key);
-    } else if phase == 1 {
-        keys.release(*key);
+    let Some(chord) = opts.press.get(step as usize) else { return };
+    for key in chord {
+        if phase == 0 {
+            keys.press(*key);
+        } else if phase == 1 {
+            keys.release(*key);
+        }
     }
 }
 
@@ -280,6 +306,14 @@ struct ShotReport {
     items: BTreeMap<String, [f32; 4]>,
     /// The attract screen's notice, when shown.
     notice: Option<[f32; 4]>,
+    /// The window: "windowed", "borderless-fullscreen" or "fullscreen"; its decorations and cursor.
+    window_mode: &'static str,
+    decorations: bool,
+    cursor_visible: bool,
+    /// The kiosk's PIN pad or operator panel, when shown, and the lock ("locked",
+    /// "pin", "unlocked"; None without `--kiosk`).
+    operator_panel: Option<[f32; 4]>,
+    operator_lock: Option<&'static str>,
 }
 
 /// The game's side of the screenshot: the screen, its buttons, and the scripts' progress.
@@ -323,8 +357,9 @@ fn take_screenshot(
     status: Res<SourceStatus>,
     stats: Res<Stats>,
     faces: Query<&FaceTrack>,
-    windows: Query<&Window, With<PrimaryWindow>>,
+    windows: Query<(&Window, &CursorOptions), With<PrimaryWindow>>,
     game: GameView,
+    kiosk: Option<Res<Kiosk>>,
 ) {
     if count.shot_taken || !game.ready(&opts, count.with_video) {
         return;
@@ -334,7 +369,7 @@ fn take_screenshot(
         commands.write_message(AppExit::Success);
         return;
     };
-    let Ok(window) = windows.single() else { return };
+    let Ok((window, cursor)) = windows.single() else { return };
     let half = Vec2::new(window.width(), window.height()) / 2.0;
     let report = ShotReport {
         frame_index: latest.index,
@@ -365,6 +400,19 @@ fn take_screenshot(
         buttons: game.on_screen.buttons.iter().map(|(n, r)| (n.clone(), *r)).collect(),
         items: game.on_screen.items.iter().map(|(n, r)| (n.clone(), *r)).collect(),
         notice: game.on_screen.item_rect("notice"),
+        window_mode: match window.mode {
+            WindowMode::Windowed => "windowed",
+            WindowMode::BorderlessFullscreen(_) => "borderless-fullscreen",
+            WindowMode::Fullscreen(..) => "fullscreen",
+        },
+        decorations: window.decorations,
+        cursor_visible: cursor.visible,
+        operator_panel: rects.operator.map(|r| [r.min.x, r.min.y, r.max.x, r.max.y]),
+        operator_lock: kiosk.map(|k| match k.lock {
+            OperatorLock::Locked => "locked",
+            OperatorLock::EnteringPin(_) => "pin",
+            OperatorLock::Unlocked => "unlocked",
+        }),
     };
     let json = path.with_extension("json");
     match serde_json::to_string_pretty(&report) {
@@ -493,8 +541,9 @@ mod tests {
 
     #[test]
     fn press_scripts_name_keys_and_type_characters() {
+        let single = |keys: Vec<Vec<KeyCode>>| keys.into_iter().flatten().collect::<Vec<_>>();
         assert_eq!(
-            keys_of("hG<enter>a1 +-<esc><backspace>"),
+            single(keys_of("hG<enter>a1 +-<esc><backspace>")),
             vec![
                 KeyCode::KeyH,
                 KeyCode::KeyG,
@@ -508,7 +557,16 @@ mod tests {
                 KeyCode::Backspace,
             ]
         );
-        assert_eq!(keys_of("h€"), vec![KeyCode::KeyH], "characters without a key are left out");
+        assert_eq!(keys_of("h€"), vec![vec![KeyCode::KeyH]], "characters without a key are left out");
+        assert_eq!(
+            keys_of("<esc><ctrl-alt-o><ctrl-q>"),
+            vec![
+                vec![KeyCode::Escape],
+                vec![KeyCode::ControlLeft, KeyCode::AltLeft, KeyCode::KeyO],
+                vec![KeyCode::ControlLeft, KeyCode::KeyQ],
+            ]
+        );
+        assert_eq!(single(keys_of("<x>")), single(keys_of("x")), "no chord: < and > are characters");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Hotkeys and what they change: the view settings (h, f, 1-4, c, d, l, space), the
 //! screen (Enter/g, m, a, ESC) and the challenge (s, +, -), as [`GameCommand`]s. Quitting
 //! is deliberate (kiosk use): Ctrl+Q, or ESC three times within two seconds on the
-//! attract screen; a window close or SIGTERM quits too.
+//! attract screen; a window close or SIGTERM quits too. With `--kiosk` (see [`super::kiosk`])
+//! the operator keys wait for the operator lock and no key quits: ESC only goes back.
 
 use bevy::prelude::*;
 use bevy::window::{MonitorSelection, PrimaryWindow, WindowMode};
 use bevy_egui::input::EguiWantsInput;
 
 use super::analysis::AnalysisWorker;
+use super::kiosk::Kiosk;
 use super::screens::results::{self, ResultsState};
 use super::screens::{ChallengeOptions, GameAction, GameCommand, Screen};
 use super::{AppSystems, LayoutMode, PipelineSettings, ViewSettings};
@@ -19,9 +21,13 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ButtonInput<KeyCode>>()
         .add_message::<DetectorRequest>()
         .add_message::<GameCommand>()
-        .add_systems(Update, apply_hotkeys.in_set(AppSystems::Input).run_if(not_typing_in_egui))
+        .add_systems(Update, apply_hotkeys.in_set(AppSystems::Input).in_set(Hotkeys).run_if(not_typing_in_egui))
         .add_systems(Update, (apply_detector_requests, forward_settings_changes).chain().in_set(AppSystems::Receive));
 }
+
+/// The hotkeys system (the kiosk's lock runs before it).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hotkeys;
 
 /// Switches the detector in the settings (the worker reopens it).
 fn apply_detector_requests(mut requests: MessageReader<DetectorRequest>, mut settings: ResMut<PipelineSettings>) {
@@ -170,6 +176,23 @@ impl TypingInitials<'_> {
     }
 }
 
+/// Whether the kiosk lets `action` through now (without `--kiosk`: every action).
+pub fn kiosk_allows(action: Action, kiosk: Option<&Kiosk>) -> bool {
+    let Some(kiosk) = kiosk else { return true };
+    match action {
+        // Visitors play; ESC goes back but never quits, and no key quits.
+        Action::Game(_) | Action::Back => true,
+        Action::Quit => false,
+        Action::Help
+        | Action::Fullscreen
+        | Action::Cascade(_)
+        | Action::Cnn
+        | Action::Debug
+        | Action::Layout
+        | Action::Pause => kiosk.unlocked(),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn apply_hotkeys(
     keys: Res<ButtonInput<KeyCode>>,
@@ -182,14 +205,19 @@ fn apply_hotkeys(
     mut exit: MessageWriter<AppExit>,
     mut windows: Query<&mut Window, With<PrimaryWindow>>,
     mut quit: Local<QuitGesture>,
+    kiosk: Option<Res<Kiosk>>,
 ) {
+    let kiosk = kiosk.as_deref();
+    if kiosk.is_some_and(|k| k.took_keys) {
+        return;
+    }
     let screen = screen.map_or(Screen::Attract, |s| *s.get());
     let ctrl = keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]);
     for key in keys.get_just_pressed() {
         if screen == Screen::Results && typing.now() && types_initials(*key) && !ctrl {
             continue;
         }
-        let Some(action) = action_of(*key) else { continue };
+        let Some(action) = action_of(*key).filter(|a| kiosk_allows(*a, kiosk)) else { continue };
         match action {
             Action::Quit => {
                 if ctrl {
@@ -199,7 +227,7 @@ fn apply_hotkeys(
             Action::Back => {
                 if screen != Screen::Attract {
                     game.write(GameCommand(GameAction::Attract));
-                } else if quit.press(time.elapsed_secs()) {
+                } else if kiosk.is_none() && quit.press(time.elapsed_secs()) {
                     exit.write(AppExit::Success);
                 }
             }
@@ -357,6 +385,49 @@ mod tests {
         assert!(!g.press(3.0), "the first press is too old by now");
         assert!(g.press(3.2));
         assert!(!g.press(3.3), "the gesture starts over");
+    }
+
+    fn kiosk_app() -> App {
+        let mut app = app();
+        app.insert_resource(Kiosk::new(crate::config::KioskSettings::default()));
+        app
+    }
+
+    #[test]
+    fn in_kiosk_mode_no_key_quits_and_esc_only_goes_back() {
+        let mut app = kiosk_app();
+        go_to(&mut app, Screen::Mirror);
+        press(&mut app, KeyCode::Escape);
+        app.update();
+        assert_eq!(screen(&app), Screen::Attract);
+        for _ in 0..5 {
+            press(&mut app, KeyCode::Escape);
+        }
+        app.world_mut().resource_mut::<ButtonInput<KeyCode>>().press(KeyCode::ControlLeft);
+        press(&mut app, KeyCode::KeyQ);
+        assert_eq!(exits(&app), 0, "neither ESC x5 nor Ctrl+Q quits a kiosk");
+        app.world_mut().resource_mut::<Kiosk>().gesture(0.0);
+        press(&mut app, KeyCode::KeyQ);
+        for _ in 0..3 {
+            press(&mut app, KeyCode::Escape);
+        }
+        assert_eq!(exits(&app), 0, "not even unlocked: the operator panel's Quit does");
+    }
+
+    #[test]
+    fn in_kiosk_mode_operator_keys_wait_for_the_unlock_and_game_keys_do_not() {
+        let mut app = kiosk_app();
+        for key in [KeyCode::KeyH, KeyCode::KeyL, KeyCode::KeyD, KeyCode::Space, KeyCode::Digit2] {
+            press(&mut app, key);
+        }
+        assert_eq!(*app.world().resource::<ViewSettings>(), ViewSettings::default(), "locked");
+        assert_eq!(app.world().resource::<PipelineSettings>().0.detector_kind, DetectorKind::default());
+        press(&mut app, KeyCode::KeyM);
+        app.update();
+        assert_eq!(screen(&app), Screen::Mirror, "visitors still play");
+        app.world_mut().resource_mut::<Kiosk>().gesture(0.0);
+        press(&mut app, KeyCode::KeyL);
+        assert_eq!(app.world().resource::<ViewSettings>().layout, LayoutMode::ThreePane, "unlocked");
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod controls;
 pub mod emoji;
 pub mod faces;
 pub mod health;
+pub mod kiosk;
 pub mod layout;
 pub mod notice;
 pub mod pose;
@@ -139,10 +140,19 @@ pub struct AppOptions {
     pub taps: Vec<String>,
     /// Where the score database lives (`--data-dir`; None: the default data directory).
     pub data_dir: Option<PathBuf>,
+    /// `--kiosk`: full screen without decorations or cursor, the operator lock.
+    pub kiosk: Option<KioskOptions>,
     /// Print a stats line to stdout every this many seconds (`--stats-every`; soak runs).
     pub stats_every_s: Option<f32>,
     /// Supervision: status file, health line interval (`--status-file`, `--health-every`).
     pub health: health::HealthOptions,
+}
+
+/// How `--kiosk` runs the window (its operator lock comes from `[kiosk]` in the settings).
+#[derive(Debug, Clone, Default)]
+pub struct KioskOptions {
+    /// The monitor to fill (`--monitor N`); None: the primary one.
+    pub monitor: Option<usize>,
 }
 
 /// Log levels: our warnings and Bevy's, without ONNX Runtime's and wgpu's chatter; the
@@ -152,17 +162,19 @@ const LOG_FILTER: &str = "warn,ort=error,wgpu=error,naga=warn,emoji_mirror::heal
 /// Runs the window until it is closed.
 pub fn run(options: AppOptions) -> Result<(), AppError> {
     let (w, h) = options.window_size;
+    let mut window =
+        Window { title: "emoji-mirror".into(), resolution: bevy::window::WindowResolution::new(w, h), ..default() };
+    let mut cursor = bevy::window::CursorOptions::default();
+    if let Some(kiosk) = &options.kiosk {
+        let monitor = kiosk.monitor.map_or(MonitorSelection::Primary, MonitorSelection::Index);
+        window.mode = bevy::window::WindowMode::BorderlessFullscreen(monitor);
+        window.decorations = false;
+        cursor.visible = false;
+    }
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: Some(Window {
-                    title: "emoji-mirror".into(),
-                    resolution: bevy::window::WindowResolution::new(w, h),
-                    ..default()
-                }),
-                ..default()
-            })
+            .set(WindowPlugin { primary_window: Some(window), primary_cursor_options: Some(cursor), ..default() })
             .set(bevy::log::LogPlugin {
                 filter: LOG_FILTER.into(),
                 custom_layer: health::count_problems_layer,
@@ -192,6 +204,9 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         SourceSpec::Image(_) | SourceSpec::ImageDir { .. } => "images",
     };
     app.insert_resource(video::Stats { source_kind, ..Default::default() });
+    if options.kiosk.is_some() {
+        app.insert_resource(kiosk::Kiosk::new(options.settings.kiosk.clone()));
+    }
     app.configure_sets(
         Update,
         (AppSystems::Input, AppSystems::Receive, AppSystems::Track, AppSystems::Present).chain(),
@@ -208,6 +223,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
     .insert_resource(worker)
     .add_plugins((
         faces::plugin,
+        kiosk::plugin,
         video::plugin,
         layout::plugin,
         notice::plugin,

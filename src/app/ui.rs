@@ -43,6 +43,8 @@ pub(super) fn plugin(app: &mut App) {
 #[derive(Resource, Default, Debug, Clone)]
 pub struct UiRects {
     pub help: Option<egui::Rect>,
+    /// The kiosk's PIN pad or operator panel (see [`super::kiosk`]).
+    pub operator: Option<egui::Rect>,
 }
 
 fn help_ui(

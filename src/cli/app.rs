@@ -10,7 +10,7 @@ use emoji_mirror::app::analysis::AnalysisOptions;
 use emoji_mirror::app::health::HealthOptions;
 use emoji_mirror::app::screens::{ChallengeOptions, Screen};
 use emoji_mirror::app::settings_file::SavedSettings;
-use emoji_mirror::app::{AppOptions, LayoutMode};
+use emoji_mirror::app::{AppOptions, KioskOptions, LayoutMode};
 use emoji_mirror::compose;
 use emoji_mirror::health::{self, HEALTH_EVERY_S};
 use emoji_mirror::source::SourceSpec;
@@ -99,6 +99,13 @@ pub struct AppArgs {
     /// Test aid: the main loop hangs after N frames (the watchdog heartbeat stops).
     #[arg(long, value_name = "N", hide = true)]
     pub simulate_hang_after_frames: Option<u32>,
+    /// Run as an exhibit: borderless full screen, no cursor, operator keys and panel locked
+    /// behind Ctrl+Alt+O or a three-finger long press (and `[kiosk] operator_pin`); no key quits.
+    #[arg(long)]
+    pub kiosk: bool,
+    /// The monitor --kiosk fills (0, 1, ...; default: the primary one).
+    #[arg(long, value_name = "N", requires = "kiosk")]
+    pub monitor: Option<usize>,
     #[command(flatten)]
     pub detector: DetectorArgs,
 }
@@ -160,6 +167,7 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         },
         taps: args.tap.clone(),
         data_dir: common.data_dir.clone(),
+        kiosk: args.kiosk.then_some(KioskOptions { monitor: args.monitor }),
         stats_every_s: args.stats_every,
         health: HealthOptions {
             status_file: health::status_path(
