@@ -140,3 +140,35 @@ fn without_its_camera_the_exhibit_shows_the_bundled_sample_with_a_hint() {
     let shown = mean_diff_to_picture(&run.shot, &sample, video, corner);
     assert!(shown < 25.0, "the sample shows through away from the face ({shown:.1})");
 }
+
+#[test]
+fn a_damaged_model_file_opens_an_operator_screen_naming_it() {
+    let dir = out_dir().join("damaged-model");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("folder");
+    let manifest = dir.join("emotion-cnn-fast.toml");
+    std::fs::copy(common::project(emoji_mirror::config::DEFAULT_CLASSIFIER_MANIFEST), &manifest).expect("manifest");
+    std::fs::write(dir.join("emotion-cnn-fast.onnx"), b"not a model at all").expect("garbage model");
+    let image = common::project("assets/astronaut.png");
+    let config = dir.join("settings.toml");
+    let run = run_app(
+        "damaged-model",
+        &[
+            "--image",
+            image.to_str().expect("utf8"),
+            "--classifier",
+            manifest.to_str().expect("utf8"),
+            "--exit-after-frames",
+            "5",
+        ],
+        &config,
+    );
+    assert!(run.success, "the app runs:\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let problem = run.report["problem"].as_str().expect("the operator's message");
+    assert!(problem.contains("emotion-cnn-fast.onnx") && problem.contains("git checkout models/"), "{problem}");
+    let items = &run.report["items"];
+    assert!(items.get("hint").is_some() && items.get("operator").is_some(), "{}", run.report);
+    let operator = rect(&items["operator"]);
+    assert!(operator[3] - operator[1] > 40.0, "large type: {operator:?}");
+}

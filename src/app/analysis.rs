@@ -13,13 +13,18 @@ use bevy::prelude::*;
 use super::AppError;
 use crate::compose;
 use crate::config::Settings;
-use crate::engine::{AnalysedFrame, Delivery, Engine, EngineCommand, EngineEvent, EngineOptions, FrameTap, Pacing};
+use crate::engine::{
+    AnalysedFrame, Delivery, Engine, EngineCommand, EngineError, EngineEvent, EngineOptions, FrameTap, Pacing,
+};
 use crate::logs::error_chain;
 use crate::source::SourceSpec;
 
 /// The picture shown while the camera is missing (public domain, with a face; relative
 /// to the project folder).
 pub const FALLBACK_PICTURE: &str = "assets/astronaut.png";
+
+/// What to do about a model file that is missing or damaged (shown to the operator).
+pub const MODEL_FIX: &str = "Restore it with `git checkout models/` or reinstall.";
 
 /// How the app runs the engine.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,9 +62,13 @@ impl AnalysisWorker {
             tap,
         };
         let has_fallback = engine_options.fallback.is_some();
-        let started = compose::engine_models(settings)
-            .map_err(|e| error_chain(&e))
-            .and_then(|models| Engine::start(source, models, engine_options).map_err(|e| error_chain(&e)));
+        let started = compose::engine_models(settings).map_err(|e| error_chain(&e)).and_then(|models| {
+            Engine::start(source, models, engine_options).map_err(|e| match e {
+                // The file is named first; the operator screen adds the fix.
+                EngineError::Vision(v) => format!("{}. {MODEL_FIX}", error_chain(&v)),
+                other => error_chain(&other),
+            })
+        });
         Ok(match started {
             Ok(engine) => Self { engine: Some(engine), startup_problem: None, has_fallback },
             Err(problem) => {

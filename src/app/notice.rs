@@ -5,6 +5,7 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use super::analysis::AnalysisWorker;
 use super::screens::OnScreen;
 use super::theme;
 use super::video::SourceStatus;
@@ -13,6 +14,8 @@ use super::video::SourceStatus;
 const HINT_PX: f32 = 110.0;
 /// The hint panel's width as a share of the window's width.
 const HINT_WIDTH_SHARE: f32 = 0.8;
+/// The operator's message's text height at 1080p (pixels): readable from 2 m.
+const OPERATOR_PX: f32 = 56.0;
 /// Where the hint panel's top sits, as a share of the window's height (middle of the window).
 const HINT_TOP_SHARE: f32 = 0.4;
 
@@ -32,6 +35,7 @@ fn hint_ui(
     windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     mut contexts: EguiContexts,
     status: Res<SourceStatus>,
+    worker: Res<AnalysisWorker>,
     mut on_screen: ResMut<OnScreen>,
 ) -> Result {
     let Some(hint) = status.hint else { return Ok(()) };
@@ -42,6 +46,17 @@ fn hint_ui(
     let text = egui::RichText::new(hint).size(theme::scaled(window, HINT_PX)).strong();
     let shown = theme::text_at(ctx, "hint", hint_rect(window), text, egui::Align::Center);
     on_screen.item("hint", theme::rect_px(shown));
+    // Nothing runs (a model file is missing or damaged): the operator screen names the file
+    // and the fix below the hint.
+    if let Some(problem) = &worker.startup_problem {
+        let below = egui::Rect::from_min_size(
+            egui::pos2(shown.min.x, shown.max.y + theme::scaled(window, theme::MARGIN_PX)),
+            egui::vec2(shown.width(), shown.height()),
+        );
+        let text = egui::RichText::new(problem.as_str()).size(theme::scaled(window, OPERATOR_PX));
+        let operator = theme::text_at(ctx, "operator", below, text, egui::Align::Center);
+        on_screen.item("operator", theme::rect_px(operator));
+    }
     Ok(())
 }
 

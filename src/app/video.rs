@@ -55,6 +55,9 @@ pub struct SourceStatus {
 
 /// The hint shown over the bundled sample while the camera is missing.
 pub const CONNECT_CAMERA: &str = "Connect a camera";
+/// The hint for visitors while the exhibit cannot run at all (a model file is missing or
+/// damaged); the operator's message is shown below it.
+pub const NEEDS_ATTENTION: &str = "This exhibit needs attention";
 /// The hint shown while a stalled camera is reopened (until its frames come again).
 pub const CAMERA_STALLED: &str = "Camera stalled";
 
@@ -117,6 +120,7 @@ fn receive_analysis(
         && let Some(p) = &worker.startup_problem
     {
         status.problem = Some(p.clone());
+        status.hint = Some(NEEDS_ATTENTION);
     }
     for event in worker.events() {
         match event {
