@@ -138,7 +138,14 @@ pub struct HealthFigures {
     pub uptime_s: u64,
     /// Resident memory in bytes (None where the system does not say).
     pub rss_bytes: Option<u64>,
+    /// Score database writes that failed since start (e.g. a full disk; the game goes on).
+    pub score_write_failures: u64,
+    /// "ok", "off" (no score database), or the latest failed write while it lasts.
+    pub scores_state: String,
 }
+
+/// [`HealthFigures::scores_state`] when the score database writes fine.
+pub const SCORES_OK: &str = "ok";
 
 /// Bytes in a mebibyte, for the log line.
 const MIB: f64 = 1024.0 * 1024.0;
@@ -148,14 +155,18 @@ impl fmt::Display for HealthFigures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "health: render_fps={:.1} analysis_fps={:.1} faces={} errors={} uptime_s={} rss_mib=",
-            self.render_fps, self.analysis_fps, self.faces, self.errors, self.uptime_s
+            "health: render_fps={:.1} analysis_fps={:.1} faces={} errors={} score_write_failures={} uptime_s={} rss_mib=",
+            self.render_fps, self.analysis_fps, self.faces, self.errors, self.score_write_failures, self.uptime_s
         )?;
         match self.rss_bytes {
             Some(b) => write!(f, "{:.1}", b as f64 / MIB)?,
             None => write!(f, "?")?,
         }
-        write!(f, " source={} state={}", self.source, self.source_state)
+        write!(f, " source={} state={}", self.source, self.source_state)?;
+        if self.scores_state != SCORES_OK {
+            write!(f, " scores={}", self.scores_state)?;
+        }
+        Ok(())
     }
 }
 
@@ -204,6 +215,8 @@ mod tests {
             errors: 3,
             uptime_s: 61,
             rss_bytes: Some(300 * 1024 * 1024),
+            score_write_failures: 0,
+            scores_state: SCORES_OK.into(),
         }
     }
 
@@ -259,11 +272,19 @@ mod tests {
         let line = figures().to_string();
         assert_eq!(
             line,
-            "health: render_fps=30.0 analysis_fps=14.0 faces=2 errors=3 uptime_s=61 rss_mib=300.0 \
-             source=camera state=ok"
+            "health: render_fps=30.0 analysis_fps=14.0 faces=2 errors=3 score_write_failures=0 uptime_s=61 \
+             rss_mib=300.0 source=camera state=ok"
         );
         let unknown = HealthFigures { rss_bytes: None, ..figures() };
         assert!(unknown.to_string().contains("rss_mib=? "));
+        let full = HealthFigures {
+            score_write_failures: 2,
+            scores_state: "scores.sqlite3: cannot write, the disk is full".into(),
+            ..figures()
+        };
+        let line = full.to_string();
+        assert!(line.contains(" score_write_failures=2 "), "{line}");
+        assert!(line.ends_with("state=ok scores=scores.sqlite3: cannot write, the disk is full"), "{line}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Recovery inside the app, in a real window (virtual display, software Vulkan): what an
-//! unattended exhibit does when its settings file is corrupt, its camera is missing or a
-//! model file is damaged. Each test asserts the app keeps running and what it shows.
+//! unattended exhibit does when its settings file is corrupt, its camera is missing, is
+//! unplugged mid-game (a fake camera, the hidden `--fake-camera`), a model file is damaged
+//! or the score database's disk is full. Each test asserts the app keeps running and what
+//! it shows.
 #![cfg(feature = "app")]
 
 mod common;
@@ -31,6 +33,12 @@ struct Run {
 /// Runs the app under a virtual display with `config` as its settings file until it saves
 /// `name`.png (after `frames` frames on the mirror screen).
 fn run_app(name: &str, args: &[&str], config: &std::path::Path) -> Run {
+    let args: Vec<&str> = args.iter().copied().chain(["--start-screen", "mirror"]).collect();
+    launch(name, &args, config)
+}
+
+/// Runs the app under a virtual display with `args` and `config` until it saves `name`.png.
+fn launch(name: &str, args: &[&str], config: &std::path::Path) -> Run {
     let png = out_dir().join(format!("{name}.png"));
     let json = png.with_extension("json");
     let _ = std::fs::remove_file(&png);
@@ -41,7 +49,6 @@ fn run_app(name: &str, args: &[&str], config: &std::path::Path) -> Run {
         .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
         .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
         .args(args)
-        .args(["--start-screen", "mirror"])
         .arg("--config")
         .arg(config)
         .arg("--screenshot")
@@ -171,4 +178,178 @@ fn a_damaged_model_file_opens_an_operator_screen_naming_it() {
     assert!(items.get("hint").is_some() && items.get("operator").is_some(), "{}", run.report);
     let operator = rect(&items["operator"]);
     assert!(operator[3] - operator[1] > 40.0, "large type: {operator:?}");
+}
+
+/// The fake camera's picture: a smiling face (the classifier says happy), so the targets of
+/// [`NEVER_REACHED`] stay unreached and a round lasts its whole time bank.
+const FAKE_CAMERA_PICTURE: &str = "assets/astronaut.png";
+/// Targets the fake camera's face never shows.
+const NEVER_REACHED: &str = "angry,disgust,fear";
+
+#[test]
+fn a_camera_unplugged_mid_game_pauses_the_round_with_a_message() {
+    let config = out_dir().join("unplugged-settings.toml");
+    let _ = std::fs::remove_file(&config);
+    // Unplugged 15 s after it opened (the round is on by then) and not back before the end.
+    let run = launch(
+        "camera-unplugged",
+        &[
+            "--fake-camera",
+            FAKE_CAMERA_PICTURE,
+            "--fake-unplug",
+            "15:600",
+            "--start-screen",
+            "challenge",
+            "--demo-sequence",
+            NEVER_REACHED,
+            "--tap",
+            "@paused",
+            "--exit-after-frames",
+            "5",
+        ],
+        &config,
+    );
+    assert!(run.success, "the app runs:\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let r = &run.report;
+    assert_eq!(r["screen"], "challenge", "{r}");
+    assert_eq!(r["round"]["paused"], true, "{r}");
+    assert_eq!(r["round"]["phase"], "playing", "unplugged mid-game: {r}");
+    let bank = r["round"]["bank_left_s"].as_f64().expect("bank");
+    assert!(bank > 0.0 && bank < 20.0, "the bank ran, then stopped: {bank}");
+    // Visitors: two large lines; the operator: the details.
+    let hint = rect(r["items"].get("hint").expect("the hint"));
+    let paused = rect(r["items"].get("paused").expect("the paused message"));
+    assert!(hint[3] - hint[1] > 60.0 && paused[3] - paused[1] > 30.0, "large type: {hint:?} {paused:?}");
+    assert!(r["items"].get("still-there").is_none(), "no \"Still there?\" while paused: {r}");
+    let problem = r["problem"].as_str().expect("the camera's problem");
+    assert!(problem.contains("camera 0") && problem.contains("unplugged"), "{problem}");
+}
+
+#[test]
+fn a_replugged_camera_resumes_the_round_with_the_time_it_had() {
+    let dir = out_dir().join("replugged");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("folder");
+    let results = dir.join("round.json");
+    // Unplugged 14 s after it opened, for 6 s; the round (autoplay: no countdown, its bank
+    // of 20 s) is on before and after.
+    let run = launch(
+        "camera-replugged",
+        &[
+            "--fake-camera",
+            FAKE_CAMERA_PICTURE,
+            "--fake-unplug",
+            "14:6",
+            "--autoplay",
+            "--demo-sequence",
+            NEVER_REACHED,
+            "--results-json",
+            results.to_str().expect("utf8"),
+            "--data-dir",
+            dir.to_str().expect("utf8"),
+        ],
+        &dir.join("settings.toml"),
+    );
+    assert!(run.success, "the app runs:\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(run.report["screen"], "results", "the round went on to its end: {}", run.report);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&results).expect("results")).expect("json");
+    assert_eq!(v["reason"], "time-up", "nobody counted as gone: {v}");
+    assert_eq!(v["players"].as_array().map(Vec::len), Some(1), "one person, one player: {v}");
+    let pauses = v["pauses"].as_array().expect("pauses");
+    assert_eq!(pauses.len(), 1, "{v}");
+    let before = pauses[0]["bank_left_s"].as_f64().expect("bank at the pause");
+    let after = pauses[0]["bank_left_after_s"].as_f64().expect("bank after the pause");
+    let lasted = pauses[0]["paused_for_s"].as_f64().expect("length");
+    assert!(before > 1.0 && before < 19.0, "paused mid-game: {v}");
+    assert!((before - after).abs() < 0.5, "the same time left: {before} then {after}");
+    assert!((4.0..10.0).contains(&lasted), "unplugged for 6 s: paused {lasted} s");
+    assert!((v["paused_s"].as_f64().expect("paused_s") - lasted).abs() < 1e-6);
+    // The whole bank was played, the pause not counted.
+    let duration = v["duration_s"].as_f64().expect("duration");
+    assert!((duration - 20.0).abs() < 0.5, "{duration}");
+}
+
+/// Fills the score database at `path` until the next game (no bigger than any the app
+/// records) would need a new page: tried each time on a copy whose size is frozen.
+fn fill_to_the_brink(path: &std::path::Path) {
+    use emoji_mirror::store::{NewGame, ScoreStore};
+    let probe_path = path.with_extension("probe");
+    let smallest = NewGame { played_at_unix_s: 1_800_000_000, score: 0, players: 1, targets: vec![] };
+    for filler in 0..10_000 {
+        std::fs::copy(path, &probe_path).expect("copy");
+        let mut probe = ScoreStore::open(&probe_path).expect("the copy opens");
+        probe.stop_growing().expect("size frozen");
+        let full = probe.record(&smallest).is_err();
+        drop(probe);
+        let _ = std::fs::remove_file(&probe_path);
+        if full {
+            return;
+        }
+        let mut store = ScoreStore::open(path).expect("opens");
+        store.record(&NewGame { played_at_unix_s: filler, score: 0, players: 1, targets: vec![] }).expect("filler");
+    }
+    panic!("{} never filled up", path.display());
+}
+
+#[test]
+fn a_full_score_disk_mid_run_lets_the_game_go_on_and_tells_only_the_operator() {
+    use emoji_mirror::store::{DATABASE_FILE, ScoreStore};
+    let dir = out_dir().join("scores-full");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("folder");
+    let db = dir.join(DATABASE_FILE);
+    drop(ScoreStore::open(&db).expect("a new database"));
+    fill_to_the_brink(&db);
+    let games_before = ScoreStore::open(&db).expect("opens").all().expect("read").len();
+    let status = dir.join("status.json");
+    // The database opens fine; from then on it may not grow: the round's record fails with
+    // SQLite's own "database or disk is full".
+    let run = launch(
+        "scores-full",
+        &[
+            "--fake-camera",
+            FAKE_CAMERA_PICTURE,
+            "--simulate-full-scores",
+            "--autoplay",
+            "--demo-sequence",
+            "happy",
+            "--exit-after-frames",
+            "60",
+            "--data-dir",
+            dir.to_str().expect("utf8"),
+            "--status-file",
+            status.to_str().expect("utf8"),
+            "--health-every",
+            "1",
+        ],
+        &dir.join("settings.toml"),
+    );
+    assert!(run.success, "the app runs:\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let r = &run.report;
+    assert_eq!(r["screen"], "results", "the game went on to its results: {r}");
+    // The operator: one log line naming the file and the problem, the operator panel, health.
+    let db_name = db.display().to_string();
+    // (The health line names the problem every second too: it is the health report.)
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(&db_name) && l.contains("disk is full") && !l.contains("health:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line:\n{}", run.stderr);
+    let warnings: Vec<&str> =
+        r["operator_warnings"].as_array().expect("warnings").iter().filter_map(Value::as_str).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("Scores: 1 write(s) failed") && w.contains(&db_name)),
+        "{warnings:?}"
+    );
+    let health: Value = serde_json::from_str(&std::fs::read_to_string(&status).expect("status file")).expect("json");
+    assert_eq!(health["score_write_failures"], 1, "{health}");
+    assert!(health["scores_state"].as_str().is_some_and(|s| s.contains("disk is full")), "{health}");
+    assert!(health["errors"].as_u64().is_some_and(|n| n >= 1), "{health}");
+    // Visitors: the results as usual, no error text; nothing half-written.
+    assert!(r["problem"].is_null(), "no message in the window: {r}");
+    assert_eq!(ScoreStore::open(&db).expect("reopens").all().expect("read").len(), games_before);
 }

@@ -30,13 +30,15 @@ use bevy::window::{CursorOptions, PrimaryWindow, WindowMode};
 use serde::Serialize;
 
 use super::faces::FaceTrack;
-use super::kiosk::{Kiosk, OperatorLock};
+use super::kiosk::{Kiosk, OperatorLock, operator_warnings};
 use super::layout::PaneRects;
-use super::screens::results::{ResultsState, TYPING_KEYS, char_of};
+use super::screens::challenge::ActiveRound;
+use super::screens::results::{ResultsState, Scores, TYPING_KEYS, char_of};
 use super::screens::{OnScreen, Screen, ScreenHistory};
 use super::ui::UiRects;
 use super::video::{LatestAnalysis, SourceStatus, Stats};
 use super::{AppOptions, AppSystems, LayoutMode, ViewSettings};
+use crate::game::Phase;
 
 /// Frames after the first video frame at which the first scripted key is pressed.
 const PRESS_AT_FRAME: u32 = 3;
@@ -314,6 +316,39 @@ struct ShotReport {
     /// "pin", "unlocked"; None without `--kiosk`).
     operator_panel: Option<[f32; 4]>,
     operator_lock: Option<&'static str>,
+    /// The challenge's round while one is on.
+    round: Option<RoundShot>,
+    /// What the operator panel lists for the operator (problems visitors do not see).
+    operator_warnings: Vec<String>,
+}
+
+/// The round on screen: its phase ("countdown", "playing", "still-there", "over"), whether
+/// it is paused (the camera is gone) and the seconds in its bank.
+#[derive(Serialize)]
+struct RoundShot {
+    phase: &'static str,
+    paused: bool,
+    bank_left_s: f32,
+    target_number: usize,
+    players: usize,
+}
+
+impl RoundShot {
+    fn of(active: &ActiveRound) -> Self {
+        let round = &active.round;
+        Self {
+            phase: match round.phase() {
+                Phase::Countdown { .. } => "countdown",
+                Phase::Playing => "playing",
+                Phase::StillThere { .. } => "still-there",
+                Phase::Over => "over",
+            },
+            paused: round.is_paused(),
+            bank_left_s: round.bank_left_s(),
+            target_number: round.target_number(),
+            players: round.scores().len(),
+        }
+    }
 }
 
 /// The game's side of the screenshot: the screen, its buttons, and the scripts' progress.
@@ -324,6 +359,8 @@ struct GameView<'w> {
     on_screen: Res<'w, OnScreen>,
     taps: Res<'w, TapScript>,
     results: Option<Res<'w, ResultsState>>,
+    active: Option<Res<'w, ActiveRound>>,
+    scores: Option<Res<'w, Scores>>,
 }
 
 impl GameView<'_> {
@@ -413,6 +450,8 @@ fn take_screenshot(
             OperatorLock::EnteringPin(_) => "pin",
             OperatorLock::Unlocked => "unlocked",
         }),
+        round: game.active.as_deref().map(RoundShot::of),
+        operator_warnings: operator_warnings(&status, game.scores.as_deref()),
     };
     let json = path.with_extension("json");
     match serde_json::to_string_pretty(&report) {

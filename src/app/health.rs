@@ -12,8 +12,9 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
 use super::faces::FaceTrack;
+use super::screens::results::Scores;
 use super::video::{SourceStatus, Stats};
-use crate::health::{HEALTH_EVERY_S, HEALTH_TARGET, HealthClock, HealthFigures, Heartbeat};
+use crate::health::{HEALTH_EVERY_S, HEALTH_TARGET, HealthClock, HealthFigures, Heartbeat, SCORES_OK};
 
 /// How supervision runs (`--status-file`, `--health-every`, the hang test aid).
 #[derive(Resource, Debug, Clone, PartialEq)]
@@ -25,11 +26,19 @@ pub struct HealthOptions {
     /// Test aid: the main loop stops (sleeps for good) after this many frames, to check
     /// that the watchdog heartbeat stops with it.
     pub hang_after_frames: Option<u32>,
+    /// Test aid: the score database may not grow from start-up on, so its writes fail as
+    /// on a full disk (see [`crate::store::ScoreStore::stop_growing`]).
+    pub simulate_full_scores: bool,
 }
 
 impl Default for HealthOptions {
     fn default() -> Self {
-        Self { status_file: None, every: Duration::from_secs(HEALTH_EVERY_S), hang_after_frames: None }
+        Self {
+            status_file: None,
+            every: Duration::from_secs(HEALTH_EVERY_S),
+            hang_after_frames: None,
+            simulate_full_scores: false,
+        }
     }
 }
 
@@ -52,7 +61,15 @@ struct Supervision {
     frames: u64,
 }
 
-fn start_supervision(mut commands: Commands, options: Res<HealthOptions>) {
+fn start_supervision(mut commands: Commands, options: Res<HealthOptions>, scores: Option<Res<Scores>>) {
+    if options.simulate_full_scores
+        && let Some(store) = scores.as_ref().and_then(|s| s.0.as_ref())
+    {
+        match store.stop_growing() {
+            Ok(pages) => warn!("{}: may not grow past {pages} pages (test aid)", store.path().display()),
+            Err(e) => warn!("{e}"),
+        }
+    }
     commands.insert_resource(Supervision {
         heartbeat: Heartbeat::for_watchdog(sd_notify::watchdog_enabled()),
         clock: HealthClock::new(Instant::now(), options.every),
@@ -67,6 +84,7 @@ fn supervise(
     options: Res<HealthOptions>,
     status: Res<SourceStatus>,
     stats: Res<Stats>,
+    scores: Option<Res<Scores>>,
     faces: Query<(), With<FaceTrack>>,
 ) {
     let now = Instant::now();
@@ -79,6 +97,7 @@ fn supervise(
         notify(&[NotifyState::Watchdog]);
     }
     if let Some(render_fps) = sup.clock.frame(now) {
+        let (score_write_failures, scores_state) = score_writes(scores.as_deref());
         let figures = HealthFigures {
             render_fps,
             analysis_fps: stats.analysis_fps,
@@ -88,6 +107,8 @@ fn supervise(
             errors: crate::health::problems_since_start(),
             uptime_s: sup.clock.uptime_s(now),
             rss_bytes: crate::memory::rss_bytes(),
+            score_write_failures,
+            scores_state,
         };
         info!(target: HEALTH_TARGET, "{figures}");
         if let Some(path) = &options.status_file
@@ -104,6 +125,21 @@ fn supervise(
         }
     }
 }
+
+/// The score database's failed writes since start and its state for the health report:
+/// "ok", "off" (none open) or the latest failure while it lasts.
+pub fn score_writes(scores: Option<&Scores>) -> (u64, String) {
+    match scores.and_then(|s| s.0.as_ref()) {
+        None => (0, SCORES_OFF.into()),
+        Some(store) => {
+            let health = store.write_health();
+            (health.failures, health.problem.clone().unwrap_or_else(|| SCORES_OK.into()))
+        }
+    }
+}
+
+/// The scores' state without a database (no data directory, or it could not be opened).
+pub const SCORES_OFF: &str = "off";
 
 /// Sends `state` to the service manager; a failure is logged at debug (outside systemd
 /// nothing is sent at all).

@@ -6,7 +6,9 @@
 //! ([`LONG_PRESS_FINGERS`] touches held [`LONG_PRESS_S`] seconds), then types the PIN of the
 //! settings file's `[kiosk] operator_pin`, if one is set. The unlocked operator panel is the
 //! help panel plus "Quit" and "Lock"; it locks itself after `[kiosk] relock_after_s`
-//! seconds without input. Quitting: the panel's Quit, a window close or a signal.
+//! seconds without input. Quitting: the panel's Quit, a window close or a signal. The panel
+//! also lists what the operator should know ([`operator_warnings`]): a camera or model
+//! problem, score writes that fail (a full disk) — details visitors never see.
 //!
 //! | input                           | action                          |
 //! |---------------------------------|---------------------------------|
@@ -19,7 +21,9 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::screens::OnScreen;
+use super::screens::results::Scores;
 use super::ui::UiRects;
+use super::video::SourceStatus;
 use super::{AppSystems, ViewSettings};
 use crate::config::KioskSettings;
 
@@ -261,10 +265,28 @@ fn unlock_operator(
     }
 }
 
+/// What the operator should know, one line each: the source's or the models' problem, and
+/// the score database's failing writes (how many since start, the latest).
+pub fn operator_warnings(status: &SourceStatus, scores: Option<&Scores>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(problem) = &status.problem {
+        lines.push(problem.clone());
+    }
+    let (failures, state) = super::health::score_writes(scores);
+    if failures > 0 {
+        let latest = if state == crate::health::SCORES_OK { "writing again now".to_string() } else { state };
+        lines.push(format!("Scores: {failures} write(s) failed since start; {latest}"));
+    }
+    lines
+}
+
 /// The PIN pad, or the operator panel's Quit and Lock buttons beside the help panel.
+#[allow(clippy::too_many_arguments)]
 fn operator_ui(
     mut contexts: EguiContexts,
     kiosk: Option<ResMut<Kiosk>>,
+    status: Res<SourceStatus>,
+    scores: Option<Res<Scores>>,
     time: Res<Time<Real>>,
     mut rects: ResMut<UiRects>,
     mut on_screen: ResMut<OnScreen>,
@@ -321,6 +343,9 @@ fn operator_ui(
     } else {
         window.show(ctx, |ui| {
             ui.label(format!("Operator panel (locks after {:.0} s idle)", kiosk.settings.relock_after_s));
+            for line in operator_warnings(&status, scores.as_deref()) {
+                ui.colored_label(egui::Color32::from_rgb(255, 190, 60), line);
+            }
             ui.horizontal(|ui| {
                 let size = egui::vec2(PAD_BUTTON_PT * 2.0, PAD_BUTTON_PT);
                 let quit = ui.add_sized(size, egui::Button::new(egui::RichText::new("Quit").size(PAD_FONT_PT)));

@@ -53,6 +53,13 @@ pub struct SourceStatus {
     pub frames_seen: u64,
 }
 
+impl SourceStatus {
+    /// The camera is gone (unplugged, stalled or not found): its picture is not live.
+    pub fn camera_down(&self) -> bool {
+        self.source_missing || self.hint.is_some_and(|h| h == CAMERA_LOST || h == CAMERA_STALLED)
+    }
+}
+
 /// The hint shown over the bundled sample while the camera is missing.
 pub const CONNECT_CAMERA: &str = "Connect a camera";
 /// The hint for visitors while the exhibit cannot run at all (a model file is missing or
@@ -60,6 +67,8 @@ pub const CONNECT_CAMERA: &str = "Connect a camera";
 pub const NEEDS_ATTENTION: &str = "This exhibit needs attention";
 /// The hint shown while a stalled camera is reopened (until its frames come again).
 pub const CAMERA_STALLED: &str = "Camera stalled";
+/// The hint shown while a camera that went away (unplugged) is retried.
+pub const CAMERA_LOST: &str = "Camera disconnected";
 
 /// Live figures for the help panel and the benchmark.
 #[derive(Resource, Default, Debug, Clone)]
@@ -142,10 +151,17 @@ fn receive_analysis(
                 status.problem = Some(m);
                 status.hint = Some(CAMERA_STALLED);
             }
-            EngineEvent::DetectorFailed(m) | EngineEvent::Lost(m) => {
+            EngineEvent::Lost(m) => {
+                status.problem = Some(m);
+                status.hint = Some(CAMERA_LOST);
+            }
+            EngineEvent::DetectorFailed(m) => {
                 status.problem = Some(m);
             }
-            EngineEvent::Restored(_) => status.problem = None,
+            EngineEvent::Restored(_) => {
+                status.problem = None;
+                status.hint = None;
+            }
             EngineEvent::SourceEnded => {}
         }
     }
@@ -153,7 +169,12 @@ fn receive_analysis(
     let Some(mut texture) = texture else { return };
     let Some(a) = worker.newest() else { return };
     status.frames_seen += 1;
-    if status.problem.is_some() && worker.startup_problem.is_none() && !status.source_missing {
+    // A lost camera is back with its Restored event (frames still in flight do not count).
+    if status.problem.is_some()
+        && worker.startup_problem.is_none()
+        && !status.source_missing
+        && status.hint != Some(CAMERA_LOST)
+    {
         status.problem = None;
         status.hint = None;
     }

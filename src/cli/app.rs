@@ -99,6 +99,16 @@ pub struct AppArgs {
     /// Test aid: the main loop hangs after N frames (the watchdog heartbeat stops).
     #[arg(long, value_name = "N", hide = true)]
     pub simulate_hang_after_frames: Option<u32>,
+    /// Test aid: the score database may not grow, so its writes fail as on a full disk.
+    #[arg(long, hide = true)]
+    pub simulate_full_scores: bool,
+    /// Test aid: every camera is a fake showing this picture (recovery tests).
+    #[arg(long, value_name = "FILE", hide = true, conflicts_with_all = ["video", "image", "image_dir"])]
+    pub fake_camera: Option<PathBuf>,
+    /// Test aid: the fake camera is unplugged AT seconds after it opened, for FOR seconds.
+    #[arg(long, value_name = "AT:FOR", hide = true, requires = "fake_camera",
+          value_parser = emoji_mirror::source::fake_camera::Unplug::parse)]
+    pub fake_unplug: Option<emoji_mirror::source::fake_camera::Unplug>,
     /// Run as an exhibit: borderless full screen, no cursor, operator keys and panel locked
     /// behind Ctrl+Alt+O or a three-finger long press (and `[kiosk] operator_pin`); no key quits.
     #[arg(long)]
@@ -131,6 +141,12 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
     let (file, set_aside): (SavedSettings, _) = compose::load_file_layer_or_set_aside(config_path.as_deref())?;
     if let Some(warning) = set_aside {
         eprintln!("warning: {warning}");
+    }
+    if let Some(picture) = &args.fake_camera {
+        let picture = image::open(picture)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read the fake camera's picture: {e}", picture.display()))?;
+        let fake = emoji_mirror::source::fake_camera::FakeCamera::new(picture.into_rgb8(), args.fake_unplug);
+        emoji_mirror::source::fake_camera::install(fake);
     }
     let source = match (&args.video, &args.image, &args.image_dir, args.camera) {
         (Some(v), ..) => SourceSpec::Video(v.clone()),
@@ -176,6 +192,7 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
             ),
             every: Duration::from_secs(args.health_every),
             hang_after_frames: args.simulate_hang_after_frames,
+            simulate_full_scores: args.simulate_full_scores,
         },
     })?;
     Ok(())

@@ -28,9 +28,13 @@
 //!   present player brings the round back ([`GameEvent::PlayerBack`]); after `still_there_s`
 //!   the round ends ([`EndReason::PlayersLeft`]).
 //! - After the last target: [`EndReason::AllTargets`]; [`Round::stop`]: [`EndReason::Stopped`].
+//! - [`Round::pause`] (the camera is gone) stops everything: the countdown, the bank, the
+//!   target's clock and meters, "Still there?" and the absence count (a player out of view
+//!   because there is no picture has not left); frames meanwhile are ignored.
+//!   [`Round::resume`] goes on where it stopped ([`GameEvent::Paused`], [`GameEvent::Resumed`]).
 //! - The [`RoundResult`] lists every target played (reached or not, the time to its first
 //!   reach or to its end, its points, who reached it) and every player seen; its duration
-//!   runs from the end of the countdown to the end of the round.
+//!   runs from the end of the countdown to the end of the round, pauses excluded.
 
 use super::rules::{ChallengeRules, Difficulty};
 use super::{EndReason, PlayerScore, RoundResult, TargetResult};
@@ -78,6 +82,10 @@ pub enum GameEvent {
     StillThere,
     /// A player is back after "Still there?".
     PlayerBack,
+    /// The round was paused ([`Round::pause`]).
+    Paused,
+    /// The round goes on after a pause ([`Round::resume`]).
+    Resumed,
     /// The round ended.
     Over(EndReason),
 }
@@ -98,8 +106,10 @@ struct PlayerState {
     share: f32,
     /// Reached the current target.
     reached: bool,
-    /// Caller time this player was last present (found by the detector).
+    /// Round time this player was last present (found by the detector).
     last_present_s: f64,
+    /// Present in the frame being seated (see `Round::seat_players`).
+    seen: bool,
 }
 
 /// One round of the challenge.
@@ -109,8 +119,12 @@ pub struct Round {
     labels: Vec<String>,
     order: Vec<usize>,
     state: State,
-    /// Caller time of the latest update.
+    /// The round's time of the latest update: the caller's, less the time spent paused.
     now_s: f64,
+    /// The caller's time the round was paused at (None: running).
+    paused_since_s: Option<f64>,
+    /// Caller seconds spent in pauses that ended.
+    paused_total_s: f64,
     /// When the countdown ended (the round's duration starts there).
     play_start_s: Option<f64>,
     end_s: Option<f64>,
@@ -149,6 +163,8 @@ impl Round {
             order,
             state: State::Countdown { end_s: now_s + countdown_s },
             now_s,
+            paused_since_s: None,
+            paused_total_s: 0.0,
             play_start_s: None,
             end_s: None,
             reason: None,
@@ -177,7 +193,11 @@ impl Round {
     /// Advances to `now_s` with this frame's players (the caller's clock; earlier times
     /// than the latest update count as the latest).
     pub fn update(&mut self, now_s: f64, players: &[PlayerView]) {
-        self.advance_clock(now_s);
+        if self.is_paused() {
+            // No picture: nobody scores, nobody leaves, the meters hold.
+            return;
+        }
+        self.advance_clock(self.own_time(now_s));
         let any_present = players.iter().any(|p| p.present);
         match self.state {
             State::Over => return,
@@ -206,7 +226,7 @@ impl Round {
     /// Ends the current target unreached (no points, no time added) and starts the next, or
     /// ends the round after the last one. Nothing happens in the countdown or once over.
     pub fn skip(&mut self, now_s: f64) {
-        self.advance_clock(now_s);
+        self.advance_clock(self.own_time(now_s));
         if matches!(self.state, State::Playing | State::StillThere { .. }) {
             self.finish_target(self.now_s);
         }
@@ -214,10 +234,49 @@ impl Round {
 
     /// Ends the round ([`EndReason::Stopped`]).
     pub fn stop(&mut self, now_s: f64) {
-        self.advance_clock(now_s);
+        self.advance_clock(self.own_time(now_s));
         if self.state != State::Over {
             self.finish(EndReason::Stopped, self.now_s);
         }
+    }
+
+    /// Pauses the round at the caller's `now_s` (the picture is gone): its time stands
+    /// still until [`Round::resume`]; updates meanwhile are ignored. Nothing happens once
+    /// over or while already paused. Skip and stop still work.
+    pub fn pause(&mut self, now_s: f64) {
+        if self.state == State::Over || self.is_paused() {
+            return;
+        }
+        self.advance_clock(self.own_time(now_s));
+        // Paused where the round's clock is now (a caller's time that went back counts as the latest).
+        self.paused_since_s = Some(self.now_s + self.paused_total_s);
+        self.events.push(GameEvent::Paused);
+    }
+
+    /// Goes on after [`Round::pause`] at the caller's `now_s`: the time in between does not
+    /// count for anything.
+    pub fn resume(&mut self, now_s: f64) {
+        let Some(since_s) = self.paused_since_s.take() else {
+            return;
+        };
+        self.paused_total_s += (now_s - since_s).max(0.0);
+        if self.state != State::Over {
+            self.events.push(GameEvent::Resumed);
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_since_s.is_some()
+    }
+
+    /// Caller seconds spent in pauses that ended.
+    pub fn paused_s(&self) -> f64 {
+        self.paused_total_s
+    }
+
+    /// The round's own time at the caller's `now_s`: pauses left out, standing still while paused.
+    fn own_time(&self, now_s: f64) -> f64 {
+        self.paused_since_s.unwrap_or(now_s) - self.paused_total_s
     }
 
     pub fn set_difficulty(&mut self, difficulty: Difficulty) {
@@ -270,9 +329,9 @@ impl Round {
         self.bank_s
     }
 
-    /// The bank is below `warning_s` while playing.
+    /// The bank is below `warning_s` while playing (not paused).
     pub fn warning(&self) -> bool {
-        self.state == State::Playing && self.bank_s < self.rules.warning_s
+        self.state == State::Playing && !self.is_paused() && self.bank_s < self.rules.warning_s
     }
 
     /// The share of the window `class` must hold at the current difficulty.
@@ -534,9 +593,13 @@ impl Round {
     /// recently seen player who is out of view now, else a new one.
     fn seat_players(&mut self, players: &[PlayerView]) {
         let now = self.now_s;
+        for p in &mut self.players {
+            p.seen = false;
+        }
         for view in players.iter().filter(|p| p.present) {
             if let Some(i) = self.find(view.id) {
                 self.players[i].last_present_s = now;
+                self.players[i].seen = true;
             }
         }
         for view in players.iter().filter(|p| p.present) {
@@ -544,7 +607,9 @@ impl Round {
                 continue;
             }
             let vacant = (0..self.players.len())
-                .filter(|&i| self.players[i].last_present_s < now)
+                // Out of view in this frame (after a pause the round's time has not moved,
+                // so "seen before now" would not tell).
+                .filter(|&i| !self.players[i].seen)
                 .max_by(|&a, &b| self.players[a].last_present_s.total_cmp(&self.players[b].last_present_s));
             let i = match vacant {
                 Some(i) => {
@@ -558,6 +623,7 @@ impl Round {
                 }
             };
             self.players[i].last_present_s = now;
+            self.players[i].seen = true;
         }
     }
 }
@@ -895,5 +961,73 @@ mod tests {
         frame(&mut round, 1.0, &[(1, window(HAPPY, 0.65), true)]);
         assert!(round.is_over());
         assert_eq!(round.player_score(1), 190);
+    }
+
+    #[test]
+    fn a_pause_freezes_the_bank_the_meters_and_the_absence_then_the_round_goes_on() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY, SAD], 0.0);
+        frame(&mut round, 3.0, &[(1, window(HAPPY, 0.3), true)]);
+        frame(&mut round, 5.0, &[(1, window(HAPPY, 0.3), true)]);
+        let (bank, elapsed, meter) = (round.bank_left_s(), round.target_elapsed_s(), round.meter(1));
+        assert!(close(bank, 18.0) && close(meter, 0.5), "{bank} {meter}");
+        round.pause(5.0);
+        assert!(round.is_paused());
+        // 60 s without a picture: frames with nobody (or a full window) change nothing.
+        let mut t = 5.0;
+        while t < 65.0 {
+            t += 0.5;
+            frame(&mut round, t, &[]);
+        }
+        frame(&mut round, 65.5, &[(1, window(HAPPY, 1.0), true)]);
+        assert_eq!(round.phase(), Phase::Playing, "nobody counted as left");
+        assert_eq!((round.bank_left_s(), round.target_elapsed_s()), (bank, elapsed), "the bank stood still");
+        assert_eq!(round.meter(1), meter, "the meter holds");
+        assert_eq!(round.player_score(1), 0);
+        assert!(!round.warning());
+        round.pause(66.0);
+        round.resume(70.0);
+        assert!(!round.is_paused());
+        assert!(close(round.paused_s() as f32, 65.0), "{}", round.paused_s());
+        // After the pause the tracker gives the same face a new id: the same player.
+        frame(&mut round, 70.5, &[(4, window(HAPPY, 0.7), true)]);
+        assert!(close(round.bank_left_s(), bank - 0.5 + 4.0), "only playing time counts: {}", round.bank_left_s());
+        assert_eq!(round.player_number(4), Some(1), "one person, one place");
+        assert_eq!(round.player_score(4), 100 + 75, "reached 2.5 playing seconds into the target");
+        assert_eq!(round.target(), Some(SAD));
+        round.stop(71.0);
+        let result = round.result().expect("over");
+        assert!(close(result.duration_s, 2.0 + 0.5 + 0.5), "pauses excluded: {}", result.duration_s);
+        assert_eq!(result.players.len(), 1);
+        let events = events(&mut round);
+        assert_eq!(events.iter().filter(|e| **e == GameEvent::Paused).count(), 1, "{events:?}");
+        assert_eq!(events.iter().filter(|e| **e == GameEvent::Resumed).count(), 1, "{events:?}");
+    }
+
+    #[test]
+    fn a_pause_holds_the_countdown_and_still_there() {
+        let mut round = Round::new(ChallengeRules::default(), labels(), vec![HAPPY], 0.0);
+        frame(&mut round, 1.0, &[(1, window(HAPPY, 0.0), true)]);
+        round.pause(1.0);
+        frame(&mut round, 30.0, &[]);
+        assert_eq!(round.phase(), Phase::Countdown { left_s: 2.0 });
+        round.resume(30.0);
+        frame(&mut round, 32.5, &[(1, window(HAPPY, 0.0), true)]);
+        assert_eq!(round.phase(), Phase::Playing);
+        assert!(close(round.bank_left_s(), 19.5));
+        // Nobody in view: "Still there?" with 5 s; a pause in it keeps its seconds.
+        frame(&mut round, 36.0, &[]);
+        assert_eq!(round.phase(), Phase::StillThere { left_s: 5.0 });
+        frame(&mut round, 37.0, &[]);
+        round.pause(37.0);
+        frame(&mut round, 100.0, &[]);
+        round.resume(100.0);
+        assert_eq!(round.phase(), Phase::StillThere { left_s: 4.0 });
+        frame(&mut round, 103.0, &[]);
+        assert!(!round.is_over());
+        frame(&mut round, 104.0, &[]);
+        assert_eq!(round.result().map(|r| r.reason), Some(EndReason::PlayersLeft));
+        // Over: a pause is no longer taken.
+        round.pause(105.0);
+        assert!(!round.is_paused());
     }
 }

@@ -9,6 +9,7 @@
 //! steady stream allocates nothing per frame.
 
 pub mod camera;
+pub mod fake_camera;
 pub mod images;
 pub mod live;
 pub mod video;

@@ -16,6 +16,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::logs::RateLimited;
+use crate::warn_limited;
+
 pub use csv::{CSV_HEADER, played_at_rfc3339, write_csv};
 pub use schema::{APPLICATION_ID, CHALLENGE_MODE, SCHEMA_VERSION};
 
@@ -31,6 +34,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Most characters in a player's initials.
 pub const MAX_INITIALS: usize = 3;
+
+/// Least time between two log lines about failing writes (a full disk fails every game;
+/// the operator needs one line, not one per round), seconds.
+pub const WRITE_WARNING_EVERY_S: u64 = 600;
 
 /// What can go wrong with the score database; every message names the file (or the value).
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +56,9 @@ pub enum StoreError {
     Read { path: PathBuf, source: rusqlite::Error },
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: rusqlite::Error },
+    /// SQLITE_FULL: the disk is full (or the file reached its size limit).
+    #[error("{}: cannot write, the disk is full (free space on it; games are not saved meanwhile): {source}", path.display())]
+    Full { path: PathBuf, source: rusqlite::Error },
     #[error("{}: cannot write: {source}", path.display())]
     WriteFile { path: PathBuf, source: std::io::Error },
     #[error("{}: no game with id {id}", path.display())]
@@ -127,6 +137,42 @@ pub fn validate_initials(s: &str) -> Result<String, StoreError> {
 pub struct ScoreStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Failed writes since the file was opened, and the latest failure while it lasts.
+    writes: WriteHealth,
+}
+
+/// How the writes of a [`ScoreStore`] fare, for the operator (log, health, operator panel).
+#[derive(Debug)]
+pub struct WriteHealth {
+    /// Writes that failed since the file was opened.
+    pub failures: u64,
+    /// The latest failure, until a write succeeds again.
+    pub problem: Option<String>,
+    log: RateLimited,
+}
+
+impl Default for WriteHealth {
+    fn default() -> Self {
+        Self { failures: 0, problem: None, log: RateLimited::new(Duration::from_secs(WRITE_WARNING_EVERY_S)) }
+    }
+}
+
+impl WriteHealth {
+    /// Notes how a write ended: a failure is counted, kept and logged (one line per
+    /// [`WRITE_WARNING_EVERY_S`]); a success clears the kept one.
+    fn note<T>(&mut self, result: &Result<T, StoreError>) {
+        match result {
+            Ok(_) => self.problem = None,
+            // The caller's mistakes, not the file's.
+            Err(StoreError::Initials { .. } | StoreError::InvalidGame { .. } | StoreError::NoSuchGame { .. }) => {}
+            Err(e) => {
+                self.failures += 1;
+                let text = e.to_string();
+                warn_limited!(self.log, "{text}");
+                self.problem = Some(text);
+            }
+        }
+    }
 }
 
 /// The columns of a game row, in the order [`game_from_row`] reads them.
@@ -174,7 +220,7 @@ impl ScoreStore {
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(write)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(write)?;
-        let mut store = Self { conn: Mutex::new(conn), path: path.to_path_buf() };
+        let mut store = Self { conn: Mutex::new(conn), path: path.to_path_buf(), writes: WriteHealth::default() };
         store.migrate()?;
         Ok(store)
     }
@@ -213,8 +259,31 @@ impl ScoreStore {
         Ok(())
     }
 
+    /// How the writes fare: failures since opening and the latest one while it lasts.
+    pub fn write_health(&self) -> &WriteHealth {
+        &self.writes
+    }
+
+    /// Test aid: the file may not grow from now on (`PRAGMA max_page_count` set to its
+    /// current size), so the next write that needs a new page fails with SQLITE_FULL as on
+    /// a full disk. Returns the size in pages.
+    pub fn stop_growing(&self) -> Result<u64, StoreError> {
+        let conn = self.conn();
+        let pages: u64 =
+            conn.pragma_query_value(None, "page_count", |r| r.get(0)).map_err(|e| read_error(&self.path, e))?;
+        conn.pragma_update_and_check(None, "max_page_count", pages, |r| r.get(0))
+            .map_err(|e| write_error(&self.path, e))
+    }
+
     /// Records a finished game and its targets in one transaction; returns the game's id.
+    /// A failure is also noted in [`ScoreStore::write_health`] (and logged there).
     pub fn record(&mut self, game: &NewGame) -> Result<i64, StoreError> {
+        let result = self.insert_game(game);
+        self.writes.note(&result);
+        result
+    }
+
+    fn insert_game(&mut self, game: &NewGame) -> Result<i64, StoreError> {
         if let Some(t) = game.targets.iter().find(|t| !t.time_s.is_finite()) {
             let reason = format!("target {} has time {} s", t.emotion, t.time_s);
             return Err(StoreError::InvalidGame { path: self.path.clone(), reason });
@@ -245,9 +314,16 @@ impl ScoreStore {
         Ok(id)
     }
 
-    /// Sets a game's initials (validated with [`validate_initials`]).
+    /// Sets a game's initials (validated with [`validate_initials`]). A failed write is
+    /// also noted in [`ScoreStore::write_health`].
     pub fn set_initials(&mut self, id: i64, initials: &str) -> Result<(), StoreError> {
         let initials = validate_initials(initials)?;
+        let result = self.update_initials(id, &initials);
+        self.writes.note(&result);
+        result
+    }
+
+    fn update_initials(&self, id: i64, initials: &str) -> Result<(), StoreError> {
         let changed = self
             .conn()
             .execute("UPDATE games SET initials = ?1 WHERE id = ?2", params![initials, id])
@@ -359,6 +435,9 @@ fn read_error(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 fn write_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(ErrorCode::DiskFull) {
+        return StoreError::Full { path: path.to_path_buf(), source: e };
+    }
     damaged(path, &e).unwrap_or_else(|| StoreError::Write { path: path.to_path_buf(), source: e })
 }
 
@@ -390,6 +469,57 @@ mod tests {
     }
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    /// Fills the database at `path` with games until the next one (no bigger than any the
+    /// app records) would need a new page: tried on a copy each time, whose size is frozen.
+    fn fill_to_the_brink(path: &Path) {
+        let probe_path = path.with_extension("probe");
+        for filler in 0..10_000 {
+            std::fs::copy(path, &probe_path).expect("copy");
+            let mut probe = ScoreStore::open(&probe_path).expect("the copy opens");
+            probe.stop_growing().expect("size frozen");
+            let full = probe.record(&smallest_game()).is_err();
+            drop(probe);
+            let _ = std::fs::remove_file(&probe_path);
+            if full {
+                return;
+            }
+            let mut store = ScoreStore::open(path).expect("opens");
+            store.record(&NewGame { played_at_unix_s: filler, score: 0, players: 1, targets: vec![] }).expect("filler");
+        }
+        panic!("{} never filled up", path.display());
+    }
+
+    /// A game as small as any: one player, no target, played now.
+    fn smallest_game() -> NewGame {
+        NewGame { played_at_unix_s: 1_800_000_000, score: 0, players: 1, targets: vec![] }
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_write_with_an_error_naming_the_file_and_reads_go_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DATABASE_FILE);
+        drop(ScoreStore::open(&path).expect("a new database"));
+        fill_to_the_brink(&path);
+        let mut store = ScoreStore::open(&path).expect("a full database still opens");
+        let games = store.all().expect("read").len();
+        assert!(store.stop_growing().expect("size frozen") > 0);
+        let e = store.record(&game(1_800_000_100, 700)).expect_err("no room for the game");
+        assert!(matches!(e, StoreError::Full { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with(&path.display().to_string()) && text.contains("disk is full"), "{text}");
+        assert_eq!(store.write_health().failures, 1);
+        assert_eq!(store.write_health().problem.as_deref(), Some(text.as_str()));
+        // Nothing half-written; the table still reads.
+        assert_eq!(store.all().expect("read").len(), games);
+        assert!(store.top(3).is_ok());
+        // A write that needs no new page succeeds, and the problem is cleared (the count stays).
+        let first = store.all().expect("read")[0].id;
+        store.set_initials(first, "ABC").expect("an update in place");
+        assert_eq!((store.write_health().failures, store.write_health().problem.as_deref()), (1, None));
+        assert!(store.set_initials(first, "toolong").is_err());
+        assert_eq!(store.write_health().failures, 1, "a caller's mistake is no write failure");
+    }
 
     #[test]
     fn store_is_send_and_sync_for_a_bevy_resource() {
@@ -612,7 +742,11 @@ mod tests {
         let e = ScoreStore::open(&path).expect_err("too new");
         assert_eq!(
             e.to_string(),
-            format!("{}: schema version 3 is newer than this program's {SCHEMA_VERSION}", path.display())
+            format!(
+                "{}: schema version {} is newer than this program's {SCHEMA_VERSION}",
+                path.display(),
+                SCHEMA_VERSION + 1
+            )
         );
     }
 

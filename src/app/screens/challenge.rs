@@ -17,9 +17,17 @@
 //! a video file implies `--every-frame`.) Two exceptions keep the round honest:
 //! - a step backwards (a looping video starting over) or a jump (a camera reconnecting)
 //!   counts as at most [`MAX_FRAME_STEP_S`];
-//! - when no analysed frame has arrived for [`SOURCE_STALL_S`] of real time (the video
-//!   ended, the camera is gone), the round runs on real time with nobody in view, so
-//!   "Still there?" and the time bank still end it. While the view is paused it holds still.
+//! - when no analysed frame has arrived for [`SOURCE_STALL_S`] of real time (a video that
+//!   ended), the round runs on real time with nobody in view, so "Still there?" and the
+//!   time bank still end it. While the view is paused it holds still.
+//!
+//! # A camera that goes away
+//! When the camera is unplugged, stalls or cannot be found ([`SourceStatus::camera_down`],
+//! or a camera source silent for [`SOURCE_STALL_S`]), the round pauses ([`Round::pause`]):
+//! the bank, the target's clock, the meters and "Still there?" stand still and nobody
+//! counts as gone; the notice shows "the game is paused" in large type. The first analysed
+//! frame after the camera is back resumes it where it stopped. Each pause is listed in
+//! `--results-json` (the bank before and after it, its real length).
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +42,7 @@ use crate::app::analysis::AnalysisWorker;
 use crate::app::emoji::{BigEmoji, Burst, DISK_OVER_FACE, look_of};
 use crate::app::layout::PaneRects;
 use crate::app::theme;
-use crate::app::video::{LatestAnalysis, SourceStatus};
+use crate::app::video::{LatestAnalysis, SourceStatus, Stats};
 use crate::app::{AppSystems, ViewSettings};
 use crate::game::{
     ChallengeRules, Difficulty, EndReason, GameError, GameEvent, Phase, PlayerScore, PlayerView, Round, RoundResult,
@@ -61,6 +69,10 @@ pub const MAX_FRAME_STEP_S: f64 = 0.5;
 /// Real seconds without an analysed frame after which the round runs on real time with
 /// nobody in view (the video ended or the camera is gone).
 pub const SOURCE_STALL_S: f64 = 2.0;
+
+/// Pauses listed in `--results-json` (more are counted in its `paused_s`, not listed: a
+/// camera that comes and goes all day must not grow the round's memory).
+pub const MAX_PAUSES_LISTED: usize = 32;
 
 /// Side of the target emoji at 1080p (pixels).
 const TARGET_EMOJI_PX: f32 = 220.0;
@@ -166,6 +178,24 @@ pub struct ActiveRound {
     events: Vec<GameEvent>,
     /// Reused per-frame player views (empty between frames; see [`recycle_views`]).
     views: Vec<PlayerView<'static>>,
+    /// The round's pauses (the camera went away), at most [`MAX_PAUSES_LISTED`].
+    pub pauses: Vec<PauseRecord>,
+    /// Real seconds spent paused (every pause, listed or not).
+    pub paused_s: f64,
+    /// Real time (seconds since start-up) the current pause began.
+    paused_at_real_s: Option<f64>,
+}
+
+/// One pause of a round (the camera went away), as `--results-json` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PauseRecord {
+    /// Seconds left in the bank when it paused.
+    pub bank_left_s: f32,
+    /// Seconds left in the bank after the first frame once it resumed (None: still paused,
+    /// or the round ended during the pause).
+    pub bank_left_after_s: Option<f32>,
+    /// Real seconds it lasted.
+    pub paused_for_s: f64,
 }
 
 /// The round's clock: analysed frames' time, or real time while the source has stalled
@@ -307,6 +337,9 @@ fn start_round(
         bank_scale_s,
         events: Vec::new(),
         views: Vec::new(),
+        pauses: Vec::new(),
+        paused_s: 0.0,
+        paused_at_real_s: None,
     });
     commands.spawn((
         Name::new("Target emoji"),
@@ -351,12 +384,15 @@ fn apply_challenge_commands(
     }
 }
 
-/// Moves the round's clock and feeds it this frame's players (from the engine's tracks).
+/// Moves the round's clock and feeds it this frame's players (from the engine's tracks);
+/// pauses the round while the camera is gone and resumes it with its first frame back.
 fn advance_round(
     active: Option<ResMut<ActiveRound>>,
     latest: Res<LatestAnalysis>,
     real: Res<Time<Real>>,
     view: Option<Res<ViewSettings>>,
+    status: Res<SourceStatus>,
+    stats: Option<Res<Stats>>,
 ) {
     let Some(mut active) = active else { return };
     if view.is_some_and(|v| v.paused) {
@@ -366,6 +402,20 @@ fn advance_round(
     let fresh = latest.fresh.then_some(latest.time_s);
     let now = active.clock.tick(fresh, real.delta_secs_f64());
     let stalled = active.clock.stalled();
+    let real_s = real.elapsed_secs_f64();
+    // A silent camera is gone too (before the engine reports its stall).
+    let live = stats.is_some_and(|s| s.source_kind == "camera");
+    if status.camera_down() || (live && stalled) {
+        active.pause(now, real_s);
+        return;
+    }
+    let resumed = active.round.is_paused() && latest.fresh;
+    if active.round.is_paused() && !resumed {
+        return;
+    }
+    if resumed {
+        active.resume(now, real_s);
+    }
     if !latest.fresh && !stalled {
         return;
     }
@@ -379,6 +429,34 @@ fn advance_round(
     active.views = recycle_views(views);
     let bank = active.round.bank_left_s();
     active.bank_scale_s = active.bank_scale_s.max(bank);
+    if resumed && let Some(p) = active.pauses.last_mut() {
+        p.bank_left_after_s.get_or_insert(bank);
+    }
+}
+
+impl ActiveRound {
+    /// Pauses the round at the clock's `now` (once per outage); `real_s` is the real time.
+    fn pause(&mut self, now: f64, real_s: f64) {
+        if self.round.is_paused() || self.round.is_over() {
+            return;
+        }
+        self.round.pause(now);
+        self.paused_at_real_s = Some(real_s);
+        if self.pauses.len() < MAX_PAUSES_LISTED {
+            let bank_left_s = self.round.bank_left_s();
+            self.pauses.push(PauseRecord { bank_left_s, bank_left_after_s: None, paused_for_s: 0.0 });
+        }
+    }
+
+    /// Resumes the round at the clock's `now`; `real_s` is the real time.
+    fn resume(&mut self, now: f64, real_s: f64) {
+        self.round.resume(now);
+        let lasted = self.paused_at_real_s.take().map_or(0.0, |at| (real_s - at).max(0.0));
+        self.paused_s += lasted;
+        if let Some(p) = self.pauses.last_mut().filter(|p| p.bank_left_after_s.is_none()) {
+            p.paused_for_s = lasted;
+        }
+    }
 }
 
 /// Bursts at the faces that reached the target; at the end, the result and the results screen.
@@ -429,13 +507,15 @@ fn handle_round_events(
                 info!("challenge over: {reason:?}, score {}", active.round.team_score());
                 let result = active.round.result();
                 if let (Some(path), Some(result)) = (&options.results_json, &result) {
-                    let file = ResultsFile::new(
+                    let mut file = ResultsFile::new(
                         result,
                         &active.reached_at_source_s,
                         &active.started_at_source_s,
                         active.round.difficulty(),
                         options.demo_sequence.as_deref(),
                     );
+                    file.paused_s = active.paused_s;
+                    file.pauses = &active.pauses;
                     if let Err(e) = write_results_json(path, &file) {
                         error!("{e}");
                     }
@@ -446,6 +526,10 @@ fn handle_round_events(
                     next.set(Screen::Results);
                 }
             }
+            GameEvent::Paused => {
+                info!("challenge paused (the camera is gone), {:.1} s in the bank", active.round.bank_left_s());
+            }
+            GameEvent::Resumed => info!("challenge resumed, {:.1} s in the bank", active.round.bank_left_s()),
             GameEvent::CountdownTick(_)
             | GameEvent::TargetDone { .. }
             | GameEvent::TimeWarning
@@ -469,6 +553,10 @@ pub struct ResultsFile<'a> {
     pub duration_s: f32,
     pub difficulty: Difficulty,
     pub demo_sequence: Option<&'a [String]>,
+    /// Real seconds the round was paused (the camera was gone); not in `duration_s`.
+    pub paused_s: f64,
+    /// The pauses, first [`MAX_PAUSES_LISTED`].
+    pub pauses: &'a [PauseRecord],
 }
 
 /// One target in [`ResultsFile`].
@@ -516,6 +604,8 @@ impl<'a> ResultsFile<'a> {
             duration_s: result.duration_s,
             difficulty,
             demo_sequence,
+            paused_s: 0.0,
+            pauses: &[],
         }
     }
 }
@@ -732,7 +822,10 @@ fn challenge_ui(
         theme::text_at(ctx, "scores", layout.scores, egui::RichText::new(text).size(px(SCORES_PX)), egui::Align::Max);
     on_screen.item("scores", theme::rect_px(drawn));
 
-    if let Phase::StillThere { left_s } = round.phase() {
+    // While paused the notice's large message stands in for "Still there?".
+    if let Phase::StillThere { left_s } = round.phase()
+        && !round.is_paused()
+    {
         let w = window.x * 0.7;
         let rect = egui::Rect::from_center_size(
             egui::pos2(window.x / 2.0, window.y * 0.4),
@@ -1175,6 +1268,74 @@ mod tests {
         }
         assert_eq!(screen(&app), Screen::Results);
         assert_eq!(app.world().resource::<LastRound>().0.as_ref().map(|r| r.reason), Some(EndReason::PlayersLeft));
+    }
+
+    #[test]
+    fn a_camera_that_goes_away_pauses_the_round_and_its_return_resumes_it() {
+        let dir = std::env::temp_dir().join(format!("emoji-mirror-pause-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let json = dir.join("round.json");
+        let mut app = app(&["angry", "happy"], Some(json.clone()));
+        let mut feed = Feed::new();
+        start(&mut app, &mut feed, &[(300.0, NEUTRAL)]);
+        feed.run(&mut app, 2.0, &[(300.0, NEUTRAL)]);
+        // Unplugged: the engine reports it lost; frames still in flight change nothing.
+        app.world_mut().resource_mut::<SourceStatus>().hint = Some(crate::app::video::CAMERA_LOST);
+        feed.step(&mut app, &[(300.0, NEUTRAL)]);
+        assert!(round(&app).is_paused());
+        let bank = round(&app).bank_left_s();
+        feed.run(&mut app, 0.5, &[(300.0, HAPPY)]);
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(250)));
+        for _ in 0..120 {
+            app.update();
+        }
+        assert_eq!(screen(&app), Screen::Challenge, "30 s without a camera: still the same round");
+        let r = round(&app);
+        assert!(r.is_paused());
+        assert_eq!((r.phase(), r.bank_left_s(), r.player_score(feed.ids()[0])), (Phase::Playing, bank, 0));
+        // Back: the first frame resumes it where it stopped.
+        app.world_mut().resource_mut::<SourceStatus>().hint = None;
+        feed.step(&mut app, &[(300.0, NEUTRAL)]);
+        let r = round(&app);
+        assert!(!r.is_paused());
+        assert!((r.bank_left_s() - bank).abs() <= 1.0 / FPS as f32 + 1e-4, "{} vs {bank}", r.bank_left_s());
+        let active = app.world().resource::<ActiveRound>();
+        assert_eq!(active.pauses.len(), 1);
+        let pause = active.pauses[0].clone();
+        assert_eq!(pause.bank_left_s, bank);
+        assert!((pause.paused_for_s - 30.0).abs() < 0.3, "{pause:?}");
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
+        feed.run(&mut app, f64::from(bank) + 0.5, &[(300.0, NEUTRAL)]);
+        // (This app has no face entities: its idle timer ran during the pause, so the results
+        // screen may already have gone back to attract.)
+        assert_ne!(screen(&app), Screen::Challenge, "the round ended");
+        let last = app.world().resource::<LastRound>().0.clone().expect("result");
+        assert_eq!(last.reason, EndReason::TimeUp, "nobody counted as gone");
+        assert_eq!(last.players.len(), 1);
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("results written")).expect("json");
+        assert!((v["paused_s"].as_f64().expect("paused_s") - pause.paused_for_s).abs() < 1e-9, "{v}");
+        let listed = v["pauses"][0]["bank_left_s"].as_f64().expect("the pause is listed");
+        assert!((listed - f64::from(bank)).abs() < 1e-4, "{v}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_silent_camera_pauses_the_round_before_its_stall_is_reported() {
+        let mut app = app(&["happy"], None);
+        app.insert_resource(Stats { source_kind: "camera", ..Default::default() });
+        let mut feed = Feed::new();
+        start(&mut app, &mut feed, &[(300.0, NEUTRAL)]);
+        let bank = round(&app).bank_left_s();
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(250)));
+        for _ in 0..((SOURCE_STALL_S + 20.0) * 4.0) as usize {
+            app.update();
+        }
+        assert_eq!(screen(&app), Screen::Challenge, "no \"Still there?\" end without a picture");
+        assert!(round(&app).is_paused());
+        assert_eq!(round(&app).bank_left_s(), bank);
+        feed.step(&mut app, &[(300.0, NEUTRAL)]);
+        assert!(!round(&app).is_paused(), "its first frame resumes the round");
     }
 
     #[test]

@@ -136,20 +136,16 @@ fn record_round(last: Res<LastRound>, scores: Option<ResMut<Scores>>, mut state:
         state.problem = Some(NOT_SAVING.to_string());
         return;
     };
-    if let Some(round) = &last.0 {
-        match store.record(&new_game(round, now_unix_s())) {
-            Ok(id) => {
-                state.game_id = Some(id);
-                state.rank = store.rank(id).unwrap_or_else(|e| {
-                    warn!("{e}");
-                    None
-                });
-            }
-            Err(e) => {
-                warn!("{e}: {NOT_SAVING}");
-                state.problem = Some(NOT_SAVING.to_string());
-            }
-        }
+    // A failed write: the game goes on; the store logs it (rate-limited) and keeps it for
+    // the operator (health, operator panel); visitors see the table as it was.
+    if let Some(round) = &last.0
+        && let Ok(id) = store.record(&new_game(round, now_unix_s()))
+    {
+        state.game_id = Some(id);
+        state.rank = store.rank(id).unwrap_or_else(|e| {
+            warn!("{e}");
+            None
+        });
     }
     refresh_table(store, &mut state);
 }
