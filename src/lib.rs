@@ -17,6 +17,7 @@ pub mod config;
 pub mod engine;
 pub mod game;
 pub mod health;
+pub mod identity;
 pub mod logs;
 pub mod memory;
 pub mod report;

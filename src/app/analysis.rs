@@ -33,6 +33,9 @@ pub struct AnalysisOptions {
     pub every_frame: bool,
     /// One JSON line per analysed frame (the schema of `predict --track --json`).
     pub record_tracks: Option<PathBuf>,
+    /// Data folder (`--data-dir`) whose enrolled people are recognised; recognition is off
+    /// while nobody is enrolled.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The running engine, or why there is none (shown in the window instead of a picture).
@@ -60,6 +63,10 @@ impl AnalysisWorker {
             fallback: matches!(source, SourceSpec::Camera(_))
                 .then(|| SourceSpec::Image(compose::resolve_project_path(Path::new(FALLBACK_PICTURE)))),
             tap,
+            identity: crate::identity::namer_from_data_dir(options.data_dir.as_deref()).unwrap_or_else(|e| {
+                tracing::warn!("recognition off: {e}");
+                None
+            }),
         };
         let has_fallback = engine_options.fallback.is_some();
         let started = compose::engine_models(settings).map_err(|e| error_chain(&e)).and_then(|models| {

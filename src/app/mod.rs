@@ -31,6 +31,7 @@ pub mod faces;
 pub mod health;
 pub mod kiosk;
 pub mod layout;
+pub mod names;
 pub mod notice;
 pub mod pose;
 pub mod screens;
@@ -228,6 +229,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         layout::plugin,
         notice::plugin,
         emoji::plugin,
+        names::plugin,
         controls::plugin,
         ui::plugin,
         capture::plugin,

@@ -173,6 +173,7 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         analysis: AnalysisOptions {
             every_frame: args.every_frame || (args.autoplay && args.video.is_some()),
             record_tracks: args.record_tracks.clone(),
+            data_dir: common.data_dir.clone(),
         },
         start_screen,
         challenge: ChallengeOptions {

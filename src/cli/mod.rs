@@ -3,7 +3,9 @@
 #[cfg(feature = "app")]
 mod app;
 mod crops;
+mod enroll;
 mod eval;
+mod people;
 mod predict;
 mod scores;
 mod screen;
@@ -100,6 +102,12 @@ pub enum Command {
     /// The high-score table: list it, export it as CSV, or reset it.
     #[command(after_help = scores::EXAMPLES)]
     Scores(scores::ScoresArgs),
+    /// Enrol a person by name: LBPH histograms of their face (never a picture), after consent.
+    #[command(after_help = enroll::EXAMPLES)]
+    Enroll(enroll::EnrollArgs),
+    /// The enrolled people: list them, delete one, or purge them all.
+    #[command(after_help = people::EXAMPLES)]
+    People(people::PeopleArgs),
     /// Render every class's emoji, a few blends and head poses as one labelled picture (a
     /// window opens briefly), with a JSON sidecar naming each cell.
     #[cfg(feature = "app")]
@@ -220,6 +228,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Screen(args) => screen::run(&args, resolve(common, &args.detector.overrides(common), false)?),
         Command::Cameras => list_cameras(),
         Command::Scores(args) => scores::run(&args, common),
+        Command::Enroll(args) => enroll::run(&args, common),
+        Command::People(args) => people::run(&args, common),
         #[cfg(feature = "app")]
         Command::EmojiSheet(args) => sheet::run(&args, common),
         Command::SoakPlot(args) => soak::run(&args),

@@ -66,7 +66,8 @@ pub fn run(args: &PredictArgs, common: &CommonArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.annotate {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }
-    let options = EngineOptions { detect_every: args.detect_every, ..EngineOptions::offline() };
+    let identity = emoji_mirror::identity::namer_from_data_dir(common.data_dir.as_deref())?;
+    let options = EngineOptions { detect_every: args.detect_every, identity, ..EngineOptions::offline() };
     let engine = Engine::start(spec.clone(), compose::engine_models(&settings)?, options)?;
     let started = Instant::now();
     let mut last_second = None;

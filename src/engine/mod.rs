@@ -89,6 +89,8 @@ pub struct EngineOptions {
     /// A second engine on the sample would hold a second copy of every model.
     pub fallback: Option<SourceSpec>,
     pub tap: Option<FrameTap>,
+    /// Names tracks of enrolled people (see [`crate::identity`]); `None`: recognition off.
+    pub identity: Option<crate::identity::TrackNamer>,
 }
 
 impl Default for EngineOptions {
@@ -100,6 +102,7 @@ impl Default for EngineOptions {
             repeat: false,
             fallback: None,
             tap: None,
+            identity: None,
         }
     }
 }
@@ -290,6 +293,7 @@ impl Engine {
             labels: labels.clone(),
             delivery: options.delivery,
             tap: options.tap,
+            identity: options.identity,
             input: stage_rx,
             out: results_tx,
             stale: results_rx.clone(),
@@ -720,6 +724,7 @@ struct TrackStage {
     labels: Arc<[String]>,
     delivery: Delivery,
     tap: Option<FrameTap>,
+    identity: Option<crate::identity::TrackNamer>,
     input: Receiver<Stage>,
     out: Sender<AnalysedFrame>,
     /// Newest-only delivery: the engine's own view of the results, to take a stale one back.
@@ -784,6 +789,9 @@ impl TrackStage {
             }
             self.tracker.observe(time_s, &out.probabilities);
             self.tracker.snapshot_into(&mut out.tracks);
+            if let Some(namer) = self.identity.as_mut() {
+                namer.name_tracks(&frame.image, &out.faces, &mut out.tracks);
+            }
             let _ = self.faces_back.try_send(detections);
             out.index = frame.index;
             out.time = frame.time;

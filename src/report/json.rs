@@ -46,6 +46,9 @@ pub struct FaceReport<'a> {
     pub confirmed: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoothed: Option<LabelledProbabilities<'a>>,
+    /// With tracking: the enrolled person this track is recognised as (absent: unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +77,7 @@ pub fn face_report<'a>(face: &Face, labels: &'a [String], probabilities: &'a [f3
         track: None,
         confirmed: None,
         smoothed: None,
+        name: None,
     }
 }
 
@@ -97,12 +101,14 @@ pub fn track_report<'a>(frame: &'a AnalysedFrame, i: usize) -> Option<FaceReport
                 track: None,
                 confirmed: None,
                 smoothed: None,
+                name: None,
             }
         }
     };
     report.track = Some(track.id);
     report.confirmed = track.confirmed.and_then(|c| labels.get(c)).map(String::as_str);
     report.smoothed = Some(LabelledProbabilities { labels, probabilities: smoothed });
+    report.name = frame.tracks.person_name(i);
     Some(report)
 }
 

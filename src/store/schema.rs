@@ -7,7 +7,7 @@ pub const APPLICATION_ID: i32 = 0x456D_4D69;
 
 /// The schema this program writes (`PRAGMA user_version`); files at an older version are
 /// migrated on open, files at a newer one are refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The game mode stored for games recorded by this program (and for version-1 games, which
 /// were all challenges).
@@ -37,4 +37,17 @@ pub const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     // 2: the game mode (room for free-play or timed variants), and an index for listing by time.
     "ALTER TABLE games ADD COLUMN mode TEXT NOT NULL DEFAULT 'challenge';
     CREATE INDEX games_by_time ON games (played_at_unix_s ASC, id ASC);",
+    // 3: enrolled people and the LBPH histograms of their face crops (little-endian f32
+    // blobs; never a picture). Deleting a person deletes their histograms.
+    "CREATE TABLE people (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+        enrolled_at_unix_s INTEGER NOT NULL
+    );
+    CREATE TABLE face_histograms (
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        histogram BLOB NOT NULL,
+        UNIQUE (person_id, position)
+    );",
 ];

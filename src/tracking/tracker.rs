@@ -377,6 +377,7 @@ impl Tracker {
                 confirmed: t.confirmed(),
                 last_top: t.last_top,
                 observed_row: t.observed_row,
+                person: None,
             });
             let values = t.smoothed.values();
             out.smoothed.extend((0..n).map(|c| values.get(c).copied().unwrap_or(0.0)));
@@ -399,6 +400,9 @@ pub struct TrackReport {
     pub last_top: Option<usize>,
     /// Row of this frame's classified faces that is this track's (None: not classified now).
     pub observed_row: Option<usize>,
+    /// The enrolled person this track is confirmed as: an index into
+    /// [`TrackSnapshot::people`] (None: unknown, or nobody enrolled; see [`crate::identity`]).
+    pub person: Option<u32>,
 }
 
 /// Every track after one frame, with its smoothed probabilities and window shares
@@ -409,6 +413,8 @@ pub struct TrackSnapshot {
     pub tracks: Vec<TrackReport>,
     pub smoothed: Vec<f32>,
     pub shares: Vec<f32>,
+    /// The enrolled people's names that [`TrackReport::person`] indexes.
+    pub people: std::sync::Arc<[String]>,
 }
 
 impl TrackSnapshot {
@@ -418,6 +424,13 @@ impl TrackSnapshot {
         self.tracks.clone_from(&other.tracks);
         self.smoothed.clone_from(&other.smoothed);
         self.shares.clone_from(&other.shares);
+        self.people.clone_from(&other.people);
+    }
+
+    /// The name of track `i`'s enrolled person, if it has one.
+    pub fn person_name(&self, i: usize) -> Option<&str> {
+        let p = self.tracks.get(i)?.person?;
+        self.people.get(p as usize).map(String::as_str)
     }
 
     /// Smoothed probabilities of track `i` (track order).
