@@ -35,6 +35,7 @@ pub enum ComposeError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     pub ort_lib: Option<PathBuf>,
+    pub execution_provider: Option<crate::runtime::ExecutionProvider>,
     pub classifier_manifest: Option<PathBuf>,
     pub detector_manifest: Option<PathBuf>,
     pub detector_kind: Option<DetectorKind>,
@@ -111,6 +112,9 @@ pub fn resolve_settings(file: &Settings, overrides: &Overrides, stream: bool) ->
     if let Some(p) = &o.ort_lib {
         s.ort_lib = Some(p.clone());
     }
+    if let Some(p) = o.execution_provider {
+        s.execution_provider = p;
+    }
     if let Some(p) = &o.classifier_manifest {
         s.classifier_manifest = p.clone();
     }
@@ -185,6 +189,7 @@ pub fn classifier_spec(s: &Settings) -> ClassifierSpec {
 
 /// ONNX Runtime, loaded once per process from the settings' library (or the default places).
 pub fn ort_environment(s: &Settings) -> Result<&'static ort::environment::Environment, ComposeError> {
+    crate::runtime::set_execution_provider(s.execution_provider);
     Ok(crate::runtime::environment(s.ort_lib.as_deref())?)
 }
 

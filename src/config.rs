@@ -65,6 +65,9 @@ pub struct Settings {
     pub tracking: TrackingSettings,
     /// ONNX Runtime library; `None` searches the default places (see `runtime`).
     pub ort_lib: Option<PathBuf>,
+    /// Where ONNX Runtime runs the models: cpu (default), cuda or tensorrt (a GPU build
+    /// of the library); one that cannot start falls back to the CPU.
+    pub execution_provider: crate::runtime::ExecutionProvider,
     /// Which face detector runs (`--detector`; the app's keys 1-4 and c).
     pub detector_kind: DetectorKind,
     /// Haar cascade detector settings.
@@ -104,6 +107,7 @@ impl Default for Settings {
             classifier_threads: ThreadSettings::default(),
             tracking: TrackingSettings::default(),
             ort_lib: None,
+            execution_provider: crate::runtime::ExecutionProvider::Cpu,
             detector_kind: DetectorKind::default(),
             haar: HaarSettings::default(),
             game: ChallengeRules::default(),

@@ -4,9 +4,16 @@
 //! environment variable, then [`DEFAULT_ORT_DIR`] under the current directory
 //! and under the crate's own folder. `scripts/setup-ort.sh` puts the library
 //! there.
+//!
+//! The execution provider (CPU, CUDA, TensorRT) is chosen once per process too
+//! ([`set_execution_provider`]); sessions ask for it when they are built (see
+//! `vision::onnx`), and fall back to the CPU when it cannot start.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde::{Deserialize, Serialize};
 
 use ort::environment::Environment;
 use thiserror::Error;
@@ -98,6 +105,64 @@ pub fn candidate_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
     out
 }
 
+/// Where ONNX Runtime runs the models (settings `execution_provider`, `--execution-provider`).
+/// CUDA and TensorRT need a GPU build of the library (`onnxruntime-gpu`; see
+/// `scripts/setup-ort.sh`); a provider that cannot start falls back to the CPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionProvider {
+    #[default]
+    Cpu,
+    Cuda,
+    Tensorrt,
+}
+
+impl ExecutionProvider {
+    /// Every provider, in the order the help lists them.
+    pub const ALL: [Self; 3] = [Self::Cpu, Self::Cuda, Self::Tensorrt];
+
+    /// The name in settings and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::Tensorrt => "tensorrt",
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ExecutionProvider {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let lower = s.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|p| p.name() == lower).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown execution provider '{s}' (one of: {})", names.join(", "))
+        })
+    }
+}
+
+/// The provider sessions ask for ([`ExecutionProvider`] as its index in `ALL`).
+static PROVIDER: AtomicU8 = AtomicU8::new(0);
+
+/// Chooses the provider for sessions built from now on (once at start, from the settings).
+pub fn set_execution_provider(provider: ExecutionProvider) {
+    let index = ExecutionProvider::ALL.iter().position(|p| *p == provider).unwrap_or(0);
+    PROVIDER.store(index as u8, Ordering::Relaxed);
+}
+
+/// The provider sessions ask for.
+pub fn execution_provider() -> ExecutionProvider {
+    ExecutionProvider::ALL.get(usize::from(PROVIDER.load(Ordering::Relaxed))).copied().unwrap_or_default()
+}
+
 struct Loaded {
     path: PathBuf,
     env: Environment,
@@ -152,6 +217,23 @@ mod tests {
         };
         // Either nothing is loaded yet (NotFound) or another test loaded it first (AlreadyLoaded).
         assert!(err.contains("no/such/libonnxruntime.so"), "{err}");
+    }
+
+    #[test]
+    fn execution_providers_parse_by_name_and_default_to_the_cpu() {
+        assert_eq!(ExecutionProvider::default(), ExecutionProvider::Cpu);
+        for p in ExecutionProvider::ALL {
+            assert_eq!(p.name().parse::<ExecutionProvider>(), Ok(p));
+        }
+        assert_eq!(" CUDA ".parse::<ExecutionProvider>(), Ok(ExecutionProvider::Cuda));
+        let err = "rocm".parse::<ExecutionProvider>().expect_err("not offered");
+        assert!(err.contains("'rocm'") && err.contains("cpu, cuda, tensorrt"), "{err}");
+        #[derive(serde::Deserialize)]
+        struct S {
+            execution_provider: ExecutionProvider,
+        }
+        let s: S = toml::from_str("execution_provider = \"tensorrt\"").expect("parses");
+        assert_eq!(s.execution_provider, ExecutionProvider::Tensorrt);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct FaceEmotion {
     pub confirmed_share: f32,
     /// Seconds since the confirmed class last changed (drives the pop animation).
     pub since_change_s: f32,
+    /// Smoothed `[valence, arousal]` (each -1..1), when the classifier gives them.
+    pub affect: Option<[f32; 2]>,
 }
 
 fn mirror_tracks(
@@ -86,6 +88,7 @@ fn mirror_tracks(
                 emo.top = top;
                 emo.runner_up = runner_up;
                 emo.confirmed_share = confirmed_share;
+                emo.affect = t.affect;
             }
             None => {
                 commands.spawn((
@@ -99,6 +102,7 @@ fn mirror_tracks(
                         runner_up,
                         confirmed_share,
                         since_change_s: 0.0,
+                        affect: t.affect,
                     },
                 ));
             }

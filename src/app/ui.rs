@@ -34,6 +34,14 @@ pub const COVER_FACE_COST_PT: f32 = 60.0;
 const BOX_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 200, 0);
 /// Label background: dark and translucent, so white text reads on any video.
 const LABEL_BACKGROUND: egui::Color32 = egui::Color32::from_rgba_premultiplied(0, 0, 0, 170);
+/// Radius of a person's valence/arousal disc (points): in the overlay, in the face box's
+/// bottom-right corner; in the help panel, one per person.
+pub const AFFECT_DISC_PT: f32 = 16.0;
+/// Radius of the point on the disc (points).
+const AFFECT_DOT_PT: f32 = 3.5;
+/// The disc's rim and axes, and its point.
+const AFFECT_RIM: egui::Color32 = egui::Color32::from_gray(200);
+const AFFECT_DOT: egui::Color32 = egui::Color32::from_rgb(80, 220, 255);
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<UiRects>().add_systems(EguiPrimaryContextPass, (help_ui, overlay_ui, status_ui));
@@ -47,6 +55,7 @@ pub struct UiRects {
     pub operator: Option<egui::Rect>,
 }
 
+#[expect(clippy::too_many_arguments, reason = "a Bevy system: one parameter per resource it reads")]
 fn help_ui(
     mut contexts: EguiContexts,
     mut view: ResMut<ViewSettings>,
@@ -55,6 +64,7 @@ fn help_ui(
     stats: Res<Stats>,
     mut requests: MessageWriter<DetectorRequest>,
     mut rects: ResMut<UiRects>,
+    faces: Query<(&FaceTrack, &FaceEmotion)>,
 ) -> Result {
     if !view.show_help {
         rects.help = None;
@@ -105,6 +115,7 @@ fn help_ui(
                 "inference {:.1} ms/frame · camera-to-screen {:.0} ms",
                 stats.inference_ms, stats.latency_ms
             ));
+            affect_panel_ui(ui, &faces);
         });
     rects.help = response.map(|r| r.response.rect);
     Ok(())
@@ -169,6 +180,13 @@ fn overlay_ui(
     for face_box in &boxes {
         painter.rect_stroke(*face_box, 0.0, box_stroke, egui::StrokeKind::Outside);
     }
+    // Each person's valence/arousal disc, in the bottom-right corner of the box.
+    for (face_box, (_, emotion)) in boxes.iter().zip(&tracks) {
+        if let Some(point) = emotion.affect {
+            let inset = egui::Vec2::splat(AFFECT_DISC_PT + LABEL_PAD_PT);
+            affect_disc_ui(&painter, face_box.max - inset, AFFECT_DISC_PT, point);
+        }
+    }
     for ((face_box, at), galley) in boxes.iter().zip(&placed).zip(galleys) {
         // No room left in the pane for this label: the box alone is drawn.
         let Some(at) = at else { continue };
@@ -186,6 +204,46 @@ fn overlay_ui(
         );
     }
     Ok(())
+}
+
+/// Where a `[valence, arousal]` point lies on a disc of `radius` around `centre`: valence
+/// to the right, arousal up (screen y grows downwards); points beyond the rim sit on it.
+pub fn disc_point(centre: egui::Pos2, radius: f32, point: [f32; 2]) -> egui::Pos2 {
+    let [mut v, mut a] = crate::vision::affect::clamp(point);
+    let length = (v * v + a * a).sqrt();
+    if length > 1.0 {
+        (v, a) = (v / length, a / length);
+    }
+    centre + egui::vec2(v * radius, -a * radius)
+}
+
+/// A valence/arousal disc: rim, axes and the person's point.
+fn affect_disc_ui(painter: &egui::Painter, centre: egui::Pos2, radius: f32, point: [f32; 2]) {
+    painter.circle(centre, radius, LABEL_BACKGROUND, egui::Stroke::new(1.0, AFFECT_RIM));
+    let axis = egui::Stroke::new(0.5, AFFECT_RIM);
+    painter.line_segment([centre - egui::vec2(radius, 0.0), centre + egui::vec2(radius, 0.0)], axis);
+    painter.line_segment([centre - egui::vec2(0.0, radius), centre + egui::vec2(0.0, radius)], axis);
+    painter.circle_filled(disc_point(centre, radius, point), AFFECT_DOT_PT, AFFECT_DOT);
+}
+
+/// The help panel's valence/arousal: one disc per person, after their id.
+fn affect_panel_ui(ui: &mut egui::Ui, faces: &Query<(&FaceTrack, &FaceEmotion)>) {
+    let mut people: Vec<(u64, [f32; 2])> = faces.iter().filter_map(|(t, e)| e.affect.map(|p| (t.id, p))).collect();
+    if people.is_empty() {
+        return;
+    }
+    people.sort_unstable_by_key(|(id, _)| *id);
+    ui.separator();
+    ui.label("valence (right) and arousal (up)");
+    ui.horizontal_wrapped(|ui| {
+        for (id, point) in people {
+            ui.label(format!("#{id}"));
+            let side = 2.0 * (AFFECT_DISC_PT + LABEL_PAD_PT);
+            let (response, painter) = ui.allocate_painter(egui::Vec2::splat(side), egui::Sense::hover());
+            affect_disc_ui(&painter, response.rect.center(), AFFECT_DISC_PT, point);
+            response.on_hover_text(format!("valence {:+.2}, arousal {:+.2}", point[0], point[1]));
+        }
+    });
 }
 
 /// The overlay's font size (points): smaller in a narrow pane (the three-pane layout).
@@ -424,6 +482,18 @@ mod tests {
         let shown: Vec<egui::Rect> = placed.iter().flatten().copied().collect();
         assert_eq!(shown.len(), 2, "two rows of 15 pt fit in 40 pt");
         assert!(!labels_collide(shown[0], shown[1]));
+    }
+
+    #[test]
+    fn the_disc_point_moves_right_with_valence_and_up_with_arousal() {
+        let c = egui::pos2(100.0, 100.0);
+        assert_eq!(disc_point(c, 10.0, [0.0, 0.0]), c);
+        assert_eq!(disc_point(c, 10.0, [1.0, 0.0]), egui::pos2(110.0, 100.0));
+        assert_eq!(disc_point(c, 10.0, [0.0, 1.0]), egui::pos2(100.0, 90.0), "arousal up: smaller y");
+        assert_eq!(disc_point(c, 10.0, [-0.5, -0.5]), egui::pos2(95.0, 105.0));
+        // A corner of the square lies outside the disc: it goes onto the rim.
+        let rim = disc_point(c, 10.0, [1.0, 1.0]);
+        assert!((rim.distance(c) - 10.0).abs() < 1e-4, "{rim:?}");
     }
 
     #[test]

@@ -66,6 +66,10 @@ pub struct CommonArgs {
     /// ONNX Runtime shared library (libonnxruntime.so.1.31.x).
     #[arg(long, global = true, value_name = "FILE", env = "ORT_DYLIB_PATH")]
     pub ort_lib: Option<PathBuf>,
+    /// Where ONNX Runtime runs the models: cpu (default), cuda or tensorrt (needs the GPU
+    /// library: ORT_GPU=1 scripts/setup-ort.sh); one that cannot start falls back to the CPU.
+    #[arg(long, global = true, value_name = "PROVIDER")]
+    pub execution_provider: Option<emoji_mirror::runtime::ExecutionProvider>,
     /// Emotion classifier manifest (TOML beside an ONNX file); any classifier with a manifest works.
     #[arg(long, global = true, value_name = "TOML")]
     pub classifier: Option<PathBuf>,
@@ -142,6 +146,7 @@ impl DetectorArgs {
     pub fn overrides(&self, common: &CommonArgs) -> Overrides {
         Overrides {
             ort_lib: common.ort_lib.clone(),
+            execution_provider: common.execution_provider,
             classifier_manifest: common.classifier.clone(),
             detector_manifest: common.detector_model.clone(),
             detector_kind: self.detector,

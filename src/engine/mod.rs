@@ -201,6 +201,9 @@ pub struct AnalysedFrame {
     pub faces: Vec<Face>,
     /// `faces.len() * labels.len()` raw probabilities, face by face.
     pub probabilities: Vec<f32>,
+    /// `[valence, arousal]` of each classified face (empty when the classifier has no
+    /// label coordinates; see [`crate::vision::affect`]).
+    pub affect: Vec<[f32; 2]>,
     /// Every track after this frame; a track's `observed_row` indexes `faces`.
     pub tracks: TrackSnapshot,
     /// The classifier's labels.
@@ -788,6 +791,9 @@ impl TrackStage {
                 continue;
             }
             self.tracker.observe(time_s, &out.probabilities);
+            out.affect.clear();
+            out.affect.extend_from_slice(self.classifier.affect());
+            self.tracker.observe_affect(time_s, &out.affect);
             self.tracker.snapshot_into(&mut out.tracks);
             if let Some(namer) = self.identity.as_mut() {
                 namer.name_tracks(&frame.image, &out.faces, &mut out.tracks);

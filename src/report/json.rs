@@ -26,6 +26,10 @@ fn round4(v: f32) -> f64 {
     (f64::from(v) * 1e4).round() / 1e4
 }
 
+fn round4_opt<S: Serializer>(v: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
+    v.map(round4).serialize(s)
+}
+
 #[derive(Serialize)]
 pub struct FaceReport<'a> {
     #[serde(rename = "box")]
@@ -39,6 +43,12 @@ pub struct FaceReport<'a> {
     /// This frame's probabilities; absent for a track not classified on this frame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probabilities: Option<LabelledProbabilities<'a>>,
+    /// Valence and arousal, each -1..1 (with tracking: smoothed like `smoothed`); absent
+    /// when the classifier's labels have no coordinates (see [`crate::vision::affect`]).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "round4_opt")]
+    pub valence: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "round4_opt")]
+    pub arousal: Option<f32>,
     /// With tracking: the person's id, confirmed label and smoothed probabilities.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track: Option<u64>,
@@ -74,6 +84,8 @@ pub fn face_report<'a>(face: &Face, labels: &'a [String], probabilities: &'a [f3
         label: &labels[top],
         probability: p,
         probabilities: Some(LabelledProbabilities { labels, probabilities }),
+        valence: None,
+        arousal: None,
         track: None,
         confirmed: None,
         smoothed: None,
@@ -98,6 +110,8 @@ pub fn track_report<'a>(frame: &'a AnalysedFrame, i: usize) -> Option<FaceReport
                 label: labels.get(idx).map_or("", String::as_str),
                 probability: smoothed.get(idx).copied().unwrap_or(0.0),
                 probabilities: None,
+                valence: None,
+                arousal: None,
                 track: None,
                 confirmed: None,
                 smoothed: None,
@@ -108,6 +122,7 @@ pub fn track_report<'a>(frame: &'a AnalysedFrame, i: usize) -> Option<FaceReport
     report.track = Some(track.id);
     report.confirmed = track.confirmed.and_then(|c| labels.get(c)).map(String::as_str);
     report.smoothed = Some(LabelledProbabilities { labels, probabilities: smoothed });
+    (report.valence, report.arousal) = (track.affect.map(|p| p[0]), track.affect.map(|p| p[1]));
     report.name = frame.tracks.person_name(i);
     Some(report)
 }
@@ -121,7 +136,12 @@ pub fn frame_report<'a>(frame: &'a AnalysedFrame, hms: &'a str, tracked: bool) -
             .faces
             .iter()
             .enumerate()
-            .map(|(row, f)| face_report(f, &frame.labels, frame.probabilities_of(row)))
+            .map(|(row, f)| {
+                let mut report = face_report(f, &frame.labels, frame.probabilities_of(row));
+                let point = frame.affect.get(row);
+                (report.valence, report.arousal) = (point.map(|p| p[0]), point.map(|p| p[1]));
+                report
+            })
             .collect()
     };
     FrameReport {

@@ -156,6 +156,11 @@ impl Smoothed {
     pub fn values(&self) -> &[f32] {
         &self.values
     }
+
+    /// Whether anything was observed since the start or the last reset.
+    pub fn observed(&self) -> bool {
+        self.last_time.is_some()
+    }
 }
 
 #[cfg(test)]

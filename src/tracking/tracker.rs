@@ -37,6 +37,8 @@ pub const DEFAULT_MAX_CENTRE_DISTANCE: f32 = 1.0;
 pub const DEFAULT_POSITION_GAIN: f32 = 0.7;
 /// Velocity gain of the alpha-beta filter.
 pub const DEFAULT_VELOCITY_GAIN: f32 = 0.3;
+/// Values of a track's smoothed affect: valence, arousal.
+const AFFECT_VALUES: usize = 2;
 
 /// Tracking settings (config `[tracking]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +93,8 @@ pub struct Track {
     pub hits: u32,
     pub window: ConfirmationWindow,
     pub smoothed: Smoothed,
+    /// Valence and arousal, smoothed like `smoothed` ([`Tracker::observe_affect`]).
+    pub affect: Smoothed,
     /// Top class of the last classified frame.
     pub last_top: Option<usize>,
     /// Index of the detection this track took in the last [`Tracker::update`] (None: missed).
@@ -270,6 +274,7 @@ impl Tracker {
             Some(mut t) => {
                 t.window.reset();
                 t.smoothed.reset();
+                t.affect.reset();
                 t
             }
             None => Track {
@@ -279,6 +284,7 @@ impl Tracker {
                 hits: 0,
                 window: ConfirmationWindow::new(self.n_classes, &self.settings.confirmation, self.fallback),
                 smoothed: Smoothed::new(self.n_classes, self.settings.confirmation.smoothing_ms),
+                affect: Smoothed::new(AFFECT_VALUES, self.settings.confirmation.smoothing_ms),
                 last_top: None,
                 matched_detection: None,
                 observed_row: None,
@@ -362,6 +368,16 @@ impl Tracker {
         }
     }
 
+    /// Step 3 too: feeds the valence/arousal of the same faces (`points`: one per row,
+    /// from [`crate::vision::EmotionClassifier::affect`]; empty when the classifier has
+    /// none) to their tracks, smoothed with the same time constant as the probabilities.
+    pub fn observe_affect(&mut self, time_s: f64, points: &[[f32; 2]]) {
+        for t in &mut self.tracks {
+            let Some(point) = t.observed_row.and_then(|r| points.get(r)) else { continue };
+            t.affect.observe(time_s, point);
+        }
+    }
+
     /// Copies what a consumer needs of every track into `out` (buffers reused).
     pub fn snapshot_into(&self, out: &mut TrackSnapshot) {
         let n = self.n_classes;
@@ -377,6 +393,7 @@ impl Tracker {
                 confirmed: t.confirmed(),
                 last_top: t.last_top,
                 observed_row: t.observed_row,
+                affect: t.affect.observed().then(|| [t.affect.values()[0], t.affect.values()[1]]),
                 person: None,
             });
             let values = t.smoothed.values();
@@ -400,6 +417,9 @@ pub struct TrackReport {
     pub last_top: Option<usize>,
     /// Row of this frame's classified faces that is this track's (None: not classified now).
     pub observed_row: Option<usize>,
+    /// Smoothed `[valence, arousal]`, each -1..1 (None: the classifier gives none, or
+    /// this person was not classified yet).
+    pub affect: Option<[f32; 2]>,
     /// The enrolled person this track is confirmed as: an index into
     /// [`TrackSnapshot::people`] (None: unknown, or nobody enrolled; see [`crate::identity`]).
     pub person: Option<u32>,
@@ -568,6 +588,29 @@ mod tests {
         assert_eq!(tr.tracks()[0].confirmed(), Some(3));
         assert_eq!(tr.tracks()[1].confirmed(), Some(4));
         assert!((tr.tracks()[0].smoothed.values()[3] - 0.9).abs() < 1e-3);
+    }
+
+    #[test]
+    fn affect_is_smoothed_per_track_and_absent_until_observed() {
+        let mut tr = Tracker::new(TrackingSettings::default(), &labels());
+        let dets = [face(100.0, 100.0, 60.0), face(400.0, 100.0, 60.0)];
+        let (mut selected, mut snap) = (Vec::new(), TrackSnapshot::default());
+        tr.step(0.0, Some(&dets));
+        tr.select_faces(Some(&dets), &mut selected);
+        tr.observe_affect(0.0, &[]);
+        tr.snapshot_into(&mut snap);
+        assert_eq!((snap.tracks[0].affect, snap.tracks[1].affect), (None, None));
+        // The first point is taken as is; a frame later the point moves part of the way.
+        tr.observe_affect(0.0, &[[0.8, 0.5], [-0.6, -0.2]]);
+        tr.snapshot_into(&mut snap);
+        assert_eq!((snap.tracks[0].affect, snap.tracks[1].affect), (Some([0.8, 0.5]), Some([-0.6, -0.2])));
+        tr.step(0.05, Some(&dets));
+        tr.select_faces(Some(&dets), &mut selected);
+        tr.observe_affect(0.05, &[[-0.8, 0.5], [-0.6, -0.2]]);
+        tr.snapshot_into(&mut snap);
+        let v = snap.tracks[0].affect.expect("observed")[0];
+        assert!(v < 0.8 && v > -0.8, "smoothed, not jumped: {v}");
+        assert_eq!(snap.tracks[1].affect, Some([-0.6, -0.2]));
     }
 
     #[test]

@@ -7,7 +7,8 @@ use image::RgbImage;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::manifest::{ClassifierManifest, Layout, OutputKind};
+use super::affect::{self, Point};
+use super::manifest::{ClassifierManifest, Layout, OutputKind, VALENCE_AROUSAL_OUTPUTS};
 use super::onnx::{ThreadSettings, check_dims, find_outlet, open_session};
 use super::resample::{PixelSource, Resampler, TensorFormat};
 use super::{BBox, Face, VisionError};
@@ -26,6 +27,8 @@ pub struct EmotionClassifier {
     resampler: Resampler,
     input: Vec<f32>,
     rects: Vec<BBox>,
+    /// Valence/arousal of each face of the latest call (empty without a circumplex).
+    affect: Vec<Point>,
 }
 
 /// The result for one face: probabilities in label order.
@@ -108,6 +111,7 @@ impl EmotionClassifier {
             resampler: Resampler::default(),
             input: Vec::new(),
             rects: Vec::new(),
+            affect: Vec::new(),
         })
     }
 
@@ -122,6 +126,13 @@ impl EmotionClassifier {
 
     pub fn num_classes(&self) -> usize {
         self.manifest.labels.len()
+    }
+
+    /// Valence and arousal of each face of the latest classify call, in face order: the
+    /// model's own point (`output.kind = "valence_arousal"`) or the expected coordinate of
+    /// the probabilities. Empty when the labels have no coordinates (see [`super::affect`]).
+    pub fn affect(&self) -> &[Point] {
+        &self.affect
     }
 
     /// Classifies every face of `frame`; `probs` gets `faces.len() * num_classes()` values.
@@ -167,7 +178,12 @@ impl EmotionClassifier {
         probs: &mut Vec<f32>,
     ) -> Result<(), VisionError> {
         probs.clear();
+        self.affect.clear();
         let n_classes = self.num_classes();
+        let n_outputs = match self.manifest.output_kind {
+            OutputKind::ValenceArousal => VALENCE_AROUSAL_OUTPUTS,
+            OutputKind::Probabilities | OutputKind::Logits => n_classes,
+        };
         let (width, height) = (self.manifest.width, self.manifest.height);
         let item = width * height * self.format.channels();
         let mut start = 0;
@@ -190,16 +206,39 @@ impl EmotionClassifier {
             let tensor = TensorRef::from_array_view((shape, &self.input[..])).map_err(infer_err)?;
             let outputs = self.session.run(ort::inputs![tensor]).map_err(infer_err)?;
             let (_, values) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(infer_err)?;
-            if values.len() != batch * n_classes {
+            if values.len() != batch * n_outputs {
                 return Err(VisionError::Output {
                     model: model.to_string(),
-                    reason: format!("output has {} values, expected {batch} x {n_classes}", values.len()),
+                    reason: format!("output has {} values, expected {batch} x {n_outputs}", values.len()),
                 });
             }
             let first = probs.len();
-            probs.extend_from_slice(values);
-            if self.manifest.output_kind == OutputKind::Logits {
-                probs[first..].chunks_mut(n_classes).for_each(softmax);
+            let circumplex = self.manifest.circumplex.as_ref();
+            match (self.manifest.output_kind, circumplex) {
+                (OutputKind::ValenceArousal, Some(circumplex)) => {
+                    probs.resize(first + batch * n_classes, 0.0);
+                    for (point, row) in values.chunks_exact(2).zip(probs[first..].chunks_mut(n_classes)) {
+                        let point = affect::clamp([point[0], point[1]]);
+                        circumplex.probabilities_from_point(point, row);
+                        self.affect.push(point);
+                    }
+                }
+                (OutputKind::ValenceArousal, None) => {
+                    return Err(VisionError::Output {
+                        model: model.to_string(),
+                        reason: "a valence/arousal model without label coordinates".into(),
+                    });
+                }
+                (kind, circumplex) => {
+                    probs.extend_from_slice(values);
+                    if kind == OutputKind::Logits {
+                        probs[first..].chunks_mut(n_classes).for_each(softmax);
+                    }
+                    if let Some(circumplex) = circumplex {
+                        let rows = probs[first..].chunks_exact(n_classes);
+                        self.affect.extend(rows.map(|row| circumplex.point_from_probabilities(row)));
+                    }
+                }
             }
         }
         Ok(())

@@ -3,11 +3,13 @@
 //! A classifier is swapped by dropping in an ONNX file plus a manifest; no code changes.
 //! The schema is documented in `models/README.md`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::VisionError;
+use super::affect::{self, Circumplex};
 
 /// What the model does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -68,6 +70,10 @@ pub enum OutputKind {
     Probabilities,
     /// Raw scores; we apply softmax.
     Logits,
+    /// `[N, 2]`: the face's valence and arousal (each -1..1); the class probabilities come
+    /// from the distance to each label's coordinate (see [`super::affect`]).
+    #[serde(rename = "valence_arousal")]
+    ValenceArousal,
 }
 
 /// Classifier output, or the four CenterFace output names for detectors.
@@ -102,6 +108,9 @@ pub struct Manifest {
     pub input: InputSpec,
     pub output: OutputSpec,
     pub crop: Option<CropSpec>,
+    /// Classifiers: `label = [valence, arousal]` for every label (`[valence_arousal]`);
+    /// absent: the published coordinates of the labels (see [`super::affect`]).
+    pub valence_arousal: Option<BTreeMap<String, [f32; 2]>>,
     /// Where the manifest was read from (set by [`Manifest::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -204,6 +213,36 @@ impl Manifest {
         Ok(())
     }
 
+    /// The labels' valence/arousal coordinates: the declared table (every label, nothing
+    /// else, each in -1..1), else the published ones; a valence/arousal model needs them.
+    fn circumplex(&self, kind: OutputKind) -> Result<Option<Circumplex>, VisionError> {
+        let labels = &self.output.labels;
+        let Some(table) = &self.valence_arousal else {
+            return match Circumplex::published_for(labels) {
+                Ok(c) => Ok(Some(c)),
+                Err(_) if kind != OutputKind::ValenceArousal => Ok(None),
+                Err(label) => Err(self.bad(format!(
+                    "output.kind = \"valence_arousal\" needs a coordinate for every label: add \
+                     [valence_arousal] with {label} = [valence, arousal] (no published one for \"{label}\")"
+                ))),
+            };
+        };
+        let missing: Vec<&str> = labels.iter().filter(|l| !table.contains_key(*l)).map(String::as_str).collect();
+        if !missing.is_empty() {
+            return Err(self.bad(format!("valence_arousal has no coordinate for {}", missing.join(", "))));
+        }
+        if let Some(extra) = table.keys().find(|k| !labels.contains(k)) {
+            return Err(self.bad(format!("valence_arousal.{extra} is not one of output.labels {labels:?}")));
+        }
+        if let Some((label, point)) = table.iter().find(|(_, p)| !affect::in_range(**p)) {
+            return Err(self.bad(format!(
+                "valence_arousal.{label} must have both values in -1..1, found [{}, {}]",
+                point[0], point[1]
+            )));
+        }
+        Ok(Some(Circumplex::new(labels.iter().filter_map(|l| table.get(l).copied()).collect())))
+    }
+
     /// Refuses a manifest written for the other task.
     fn expect_task(&self, want: Task) -> Result<(), VisionError> {
         if self.task == want {
@@ -235,6 +274,8 @@ pub const DEFAULT_CROP_MARGIN: f32 = 0.0;
 pub const DEFAULT_DETECTOR_STRIDE: usize = 32;
 /// Fewest labels a classifier can have (one class would always win).
 pub const MIN_LABELS: usize = 2;
+/// Values per face of an `output.kind = "valence_arousal"` model: valence, arousal.
+pub const VALENCE_AROUSAL_OUTPUTS: usize = 2;
 
 /// A checked `task = "classify"` manifest: every field the classifier reads is present.
 #[derive(Debug, Clone)]
@@ -248,10 +289,14 @@ pub struct ClassifierManifest {
     pub width: usize,
     /// Input height in pixels (`input.height`, > 0).
     pub height: usize,
-    /// Output tensor, shape `[N, labels.len()]` (`output.name`).
+    /// Output tensor, shape `[N, labels.len()]`, or `[N, 2]` for a valence/arousal model
+    /// (`output.name`).
     pub output_name: String,
-    /// Probabilities or logits (`output.kind`).
+    /// Probabilities, logits or valence/arousal (`output.kind`).
     pub output_kind: OutputKind,
+    /// Each label's valence/arousal coordinate (`[valence_arousal]`, else the published
+    /// ones); None when neither names every label (the model then reports no valence/arousal).
+    pub circumplex: Option<Circumplex>,
     /// Class names in output order (`output.labels`, at least [`MIN_LABELS`]).
     pub labels: Vec<String>,
     /// Added on every side of the squared face box, as a fraction of its side
@@ -276,9 +321,12 @@ impl ClassifierManifest {
         }
     }
 
-    /// The output dims: any batch size, one value per label.
+    /// The output dims: any batch size, one value per label (two for valence/arousal).
     pub fn expected_output_dims(&self) -> [i64; 2] {
-        [-1, self.labels.len() as i64]
+        match self.output_kind {
+            OutputKind::ValenceArousal => [-1, VALENCE_AROUSAL_OUTPUTS as i64],
+            OutputKind::Probabilities | OutputKind::Logits => [-1, self.labels.len() as i64],
+        }
     }
 }
 
@@ -298,7 +346,9 @@ impl TryFrom<Manifest> for ClassifierManifest {
             return Err(m.bad("a classifier needs output.name (its output tensor)".into()));
         };
         let Some(output_kind) = m.output.kind else {
-            return Err(m.bad("a classifier needs output.kind (\"probabilities\" or \"logits\")".into()));
+            return Err(
+                m.bad("a classifier needs output.kind (\"probabilities\", \"logits\" or \"valence_arousal\")".into())
+            );
         };
         if m.output.labels.len() < MIN_LABELS {
             return Err(
@@ -309,6 +359,7 @@ impl TryFrom<Manifest> for ClassifierManifest {
         if !crop_margin.is_finite() || crop_margin < 0.0 {
             return Err(m.bad(format!("crop.margin must be finite and at least 0, found {crop_margin}")));
         }
+        let circumplex = m.circumplex(output_kind)?;
         Ok(Self {
             model: m.model_file(),
             name: m.name,
@@ -318,6 +369,7 @@ impl TryFrom<Manifest> for ClassifierManifest {
             output_name,
             output_kind,
             labels: m.output.labels,
+            circumplex,
             crop_margin,
             path: m.path,
         })
@@ -552,6 +604,43 @@ landmarks = "540"
         let cause = std::error::Error::source(&err).expect("the toml error is kept").to_string();
         assert!(cause.starts_with("line 2, column ") && !cause.contains('\n'), "{cause}");
         assert_eq!(err.with_causes(), format!("m.toml: bad manifest: {cause}"));
+    }
+
+    #[test]
+    fn fer_labels_get_published_coordinates_and_others_none() {
+        let fer = CLASSIFIER.replace(
+            "labels = [\"a\", \"b\"]",
+            "labels = [\"angry\", \"disgust\", \"fear\", \"happy\", \"sad\", \"surprise\", \"neutral\"]",
+        );
+        let m = classifier(&fer).expect("valid manifest");
+        let c = m.circumplex.expect("published coordinates");
+        assert_eq!(c.coordinates()[3], [0.81, 0.51]);
+        assert!(classifier(CLASSIFIER).expect("valid manifest").circumplex.is_none());
+    }
+
+    #[test]
+    fn declared_coordinates_are_taken_in_label_order_and_checked() {
+        let text = format!("{CLASSIFIER}[valence_arousal]\nb = [0.5, -0.25]\na = [-1.0, 1.0]\n");
+        let m = classifier(&text).expect("valid manifest");
+        assert_eq!(m.circumplex.expect("declared").coordinates(), [[-1.0, 1.0], [0.5, -0.25]]);
+        for (table, needle) in [
+            ("a = [0.0, 0.0]\n", "no coordinate for b"),
+            ("a = [0.0, 0.0]\nb = [0.0, 0.0]\nc = [0.0, 0.0]\n", "valence_arousal.c is not one of"),
+            ("a = [0.0, 1.5]\nb = [0.0, 0.0]\n", "valence_arousal.a must have both values in -1..1, found [0, 1.5]"),
+        ] {
+            let err = classifier(&format!("{CLASSIFIER}[valence_arousal]\n{table}")).expect_err(needle).to_string();
+            assert!(err.contains("dir/m.toml") && err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_valence_arousal_model_has_two_outputs_and_needs_coordinates() {
+        let va = CLASSIFIER.replace("kind = \"logits\"", "kind = \"valence_arousal\"");
+        let err = classifier(&va).expect_err("no coordinates for a, b").to_string();
+        assert!(err.contains("dir/m.toml") && err.contains("[valence_arousal]") && err.contains("\"a\""), "{err}");
+        let m = classifier(&format!("{va}[valence_arousal]\na = [-0.5, 0.0]\nb = [0.5, 0.0]\n")).expect("valid");
+        assert_eq!(m.output_kind, OutputKind::ValenceArousal);
+        assert_eq!(m.expected_output_dims(), [-1, 2]);
     }
 
     #[test]

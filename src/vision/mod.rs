@@ -3,8 +3,10 @@
 //! [`centerface`] detects faces (boxes + 5 landmarks), [`classifier`] reads the
 //! emotion of every face in one batch; both run ONNX models described by a
 //! [`manifest`]. Pre- and post-processing are pure modules ([`resample`],
-//! [`decode`], [`nms`]) tested on their own.
+//! [`decode`], [`nms`]) tested on their own. [`affect`] places each face on the
+//! valence/arousal circumplex.
 
+pub mod affect;
 pub mod centerface;
 pub mod classifier;
 pub mod crop;

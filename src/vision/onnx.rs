@@ -1,13 +1,16 @@
 //! Opening ONNX models with ort and checking them against their manifests.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ort::ep::ExecutionProvider as _;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::ValueType;
 use serde::{Deserialize, Serialize};
 
 use super::VisionError;
 use super::manifest::ModelFile;
-use crate::runtime::OrtError;
+use crate::runtime::{ExecutionProvider, OrtError};
 
 /// Threads for one ONNX Runtime session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +44,46 @@ pub fn open_session(
     let builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(option_err)?;
     let builder = builder.with_intra_threads(threads.intra_threads).map_err(option_err)?;
     let mut builder = builder.with_intra_op_spinning(threads.spinning).map_err(option_err)?;
-    builder.commit_from_file(path).map_err(|e| model_err(e.into()))
+    let provider = crate::runtime::execution_provider();
+    if provider == ExecutionProvider::Cpu {
+        return builder.commit_from_file(path).map_err(|e| model_err(e.into()));
+    }
+    // A copy without the provider, in case the session cannot start with it.
+    let cpu_builder = builder.clone();
+    if let Err(reason) = register_provider(&mut builder, provider) {
+        fall_back_to_cpu(provider, &reason);
+        let mut builder = cpu_builder;
+        return builder.commit_from_file(path).map_err(|e| model_err(e.into()));
+    }
+    match builder.commit_from_file(path) {
+        Ok(session) => Ok(session),
+        Err(e) => {
+            fall_back_to_cpu(provider, &OrtError::from(e).to_string());
+            let mut builder = cpu_builder;
+            builder.commit_from_file(path).map_err(|e| model_err(e.into()))
+        }
+    }
+}
+
+/// Asks the session for `provider` (not the CPU, which every session has).
+fn register_provider(builder: &mut SessionBuilder, provider: ExecutionProvider) -> Result<(), String> {
+    let registered = match provider {
+        ExecutionProvider::Cpu => Ok(()),
+        ExecutionProvider::Cuda => ort::ep::CUDA::default().register(builder),
+        ExecutionProvider::Tensorrt => ort::ep::TensorRT::default().register(builder),
+    };
+    registered.map_err(|e| OrtError::from(e).to_string())
+}
+
+/// Set once the fallback was logged: the detector and the classifier both fall back, and
+/// one line says it.
+static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
+
+/// Logs, once per process, that `provider` could not start and the CPU runs the models.
+fn fall_back_to_cpu(provider: ExecutionProvider, reason: &str) {
+    if !FALLBACK_LOGGED.swap(true, Ordering::Relaxed) {
+        tracing::warn!("execution provider {provider} cannot start ({reason}); running on the CPU");
+    }
 }
 
 /// When the manifest names the file's sha256, the file must have it: a replaced or
