@@ -18,6 +18,8 @@ packages=(pkg-config libclang-dev libavcodec-dev libavformat-dev libavutil-dev l
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3 python3-pip)
 # systemd-analyze verifies the units in packaging/ (tests/packaging.rs).
 packages+=(systemd)
+# The MQTT broker (and its mosquitto_passwd) that tests/mqtt.rs starts for kiosks and workers.
+packages+=(mosquitto)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -200,6 +200,7 @@ pub fn engine_models(s: &Settings) -> Result<EngineModels, ComposeError> {
         detector: detector_spec(s),
         classifier: classifier_spec(s),
         tracking: s.tracking.clone(),
+        broker: s.broker.url.is_some().then(|| s.broker.clone()),
     })
 }
 

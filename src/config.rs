@@ -76,6 +76,8 @@ pub struct Settings {
     pub game: ChallengeRules,
     /// The operator lock of `--kiosk` (`[kiosk]`: PIN, relock time).
     pub kiosk: KioskSettings,
+    /// `[broker]`: remote classification by workers over MQTT (none: the local model).
+    pub broker: crate::remote::BrokerSettings,
 }
 
 /// Seconds without input after which the kiosk's operator panel locks itself.
@@ -112,6 +114,7 @@ impl Default for Settings {
             haar: HaarSettings::default(),
             game: ChallengeRules::default(),
             kiosk: KioskSettings::default(),
+            broker: crate::remote::BrokerSettings::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod health;
 pub mod identity;
 pub mod logs;
 pub mod memory;
+pub mod remote;
 pub mod report;
 pub mod runtime;
 pub mod source;

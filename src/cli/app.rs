@@ -118,6 +118,8 @@ pub struct AppArgs {
     pub monitor: Option<usize>,
     #[command(flatten)]
     pub detector: DetectorArgs,
+    #[command(flatten)]
+    pub broker: super::worker::BrokerArgs,
 }
 
 fn parse_positive_secs(s: &str) -> Result<f32, String> {
@@ -154,7 +156,9 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         (_, _, Some(d), _) => SourceSpec::ImageDir { dir: d.clone(), looped: true },
         (.., c) => SourceSpec::Camera(CameraRequest { fps: DEFAULT_FPS, ..CameraRequest::new(c.unwrap_or(0)) }),
     };
-    let settings = compose::resolve_settings(&file.pipeline, &args.detector.overrides(common), source.is_stream())?;
+    let mut settings =
+        compose::resolve_settings(&file.pipeline, &args.detector.overrides(common), source.is_stream())?;
+    args.broker.apply(&mut settings.broker);
     let mut view = file.view;
     if let Some(l) = &args.layout {
         view.layout = if l == "three-pane" { LayoutMode::ThreePane } else { LayoutMode::Mirror };

@@ -5,6 +5,7 @@ mod app;
 mod crops;
 mod enroll;
 mod eval;
+mod loadgen;
 mod people;
 mod predict;
 mod scores;
@@ -13,6 +14,7 @@ mod screen;
 mod sheet;
 mod soak;
 mod stability;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -117,6 +119,12 @@ pub enum Command {
     #[cfg(feature = "app")]
     #[command(after_help = sheet::EXAMPLES)]
     EmojiSheet(sheet::SheetArgs),
+    /// An inference worker: classifies kiosks' face crops from an MQTT 5 broker.
+    #[command(after_help = worker::EXAMPLES)]
+    Worker(worker::WorkerArgs),
+    /// Simulate kiosks sending face crops to the workers at a rate; print round trips.
+    #[command(hide = true)]
+    Loadgen(loadgen::LoadgenArgs),
     /// Summarise and plot a soak run's CSV (scripts/soak.sh runs it).
     #[command(hide = true)]
     SoakPlot(soak::SoakPlotArgs),
@@ -238,6 +246,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         #[cfg(feature = "app")]
         Command::EmojiSheet(args) => sheet::run(&args, common),
         Command::SoakPlot(args) => soak::run(&args),
+        Command::Worker(args) => worker::run(&args, common),
+        Command::Loadgen(args) => loadgen::run(&args, common),
     }
 }
 

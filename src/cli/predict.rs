@@ -57,12 +57,15 @@ pub struct PredictArgs {
     /// With --track: run the detector on every Nth frame only; tracks carry predicted boxes in between.
     #[arg(long, value_name = "N", requires = "track", default_value_t = 1)]
     pub detect_every: u32,
+    #[command(flatten)]
+    pub broker: super::worker::BrokerArgs,
 }
 
 pub fn run(args: &PredictArgs, common: &CommonArgs) -> anyhow::Result<()> {
     let spec = args.source.spec(args.looped);
     let is_stream = spec.is_stream();
-    let settings = super::resolve(common, &args.detector.overrides(common), is_stream)?;
+    let mut settings = super::resolve(common, &args.detector.overrides(common), is_stream)?;
+    args.broker.apply(&mut settings.broker);
     if let Some(dir) = &args.annotate {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }

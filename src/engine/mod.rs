@@ -33,7 +33,7 @@ use crate::logs::{RateLimited, error_chain};
 pub use crate::source::Delivery;
 use crate::source::{FrameTime, SourceError, SourceEvent, SourceHandle, SourceSpec};
 use crate::tracking::{TrackSnapshot, Tracker, TrackingSettings};
-use crate::vision::{self, ClassifierSpec, DetectorSpec, EmotionClassifier, Face, FaceDetector, VisionError};
+use crate::vision::{self, ClassifierSpec, DetectorSpec, Face, FaceDetector, VisionError};
 use crate::warn_limited;
 use pacing::{Pace, RealTimePacer};
 pub use rate::RateMeter;
@@ -121,6 +121,9 @@ pub struct EngineModels {
     pub detector: DetectorSpec,
     pub classifier: ClassifierSpec,
     pub tracking: TrackingSettings,
+    /// Classify on remote workers through this broker, with the local model as fallback
+    /// (see [`crate::remote`]); `None`: the local model only.
+    pub broker: Option<crate::remote::BrokerSettings>,
 }
 
 /// Requests to a running engine.
@@ -164,6 +167,9 @@ pub enum EngineError {
     Vision(#[from] VisionError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The broker settings (a missing model stays [`EngineError::Vision`]).
+    #[error(transparent)]
+    Remote(crate::remote::RemoteError),
     #[error("cannot start the {name} thread")]
     Thread {
         name: &'static str,
@@ -251,7 +257,7 @@ impl Engine {
     /// Opens the models (and, unless repeating, the source) and starts the threads.
     /// Errors here are immediate: a missing model, file or camera.
     pub fn start(source: SourceSpec, models: EngineModels, options: EngineOptions) -> Result<Self, EngineError> {
-        let classifier = vision::open_classifier(models.env, &models.classifier)?;
+        let classifier = crate::remote::Classify::open(models.env, &models.classifier, models.broker.as_ref())?;
         let detector = vision::open_face_detector(models.env, &models.detector)?;
         let first_source = if options.repeat { None } else { Some(source.spawn()?) };
         let labels: Arc<[String]> = classifier.labels().to_vec().into();
@@ -722,7 +728,7 @@ impl DetectStage {
 }
 
 struct TrackStage {
-    classifier: EmotionClassifier,
+    classifier: crate::remote::Classify,
     tracker: Tracker,
     labels: Arc<[String]>,
     delivery: Delivery,
