@@ -148,7 +148,8 @@ mod tests {
     #[test]
     fn spread_picks_evenly_and_keeps_short_lists() {
         assert_eq!(spread(3, 20), [0, 1, 2]);
-        assert_eq!(spread(100, 4), [12, 37, 62, 87]);
+        // Every 25th, starting an eighth of a step in.
+        assert_eq!(spread(100, 4), [3, 28, 53, 78]);
         let s = spread(61, 20);
         assert_eq!(s.len(), 20);
         assert!(s.windows(2).all(|w| w[0] < w[1]) && *s.last().expect("20") < 61);
