@@ -12,6 +12,7 @@
 
 #[cfg(feature = "app")]
 pub mod app;
+pub mod attack;
 pub mod compose;
 pub mod config;
 pub mod engine;

@@ -1,5 +1,6 @@
 //! Accuracy evaluation on FER2013-layout CSV files (`emotion,pixels,Usage`, plain or gzip).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -160,6 +161,41 @@ pub fn read_fer_samples(
         return Err(EvalError::NoRows { path: path.to_path_buf(), usage: usage.map(str::to_string) });
     }
     Ok(samples)
+}
+
+/// Finds which samples' pixels also occur in other FER2013-layout CSVs (the known
+/// PrivateTest / Training / PublicTest duplicates), comparing all 48x48 pixels exactly.
+pub struct OverlapIndex<'a> {
+    rows_by_pixels: HashMap<&'a [u8], Vec<usize>>,
+}
+
+impl<'a> OverlapIndex<'a> {
+    pub fn new(samples: &'a [FerSample]) -> Self {
+        let mut rows_by_pixels: HashMap<&'a [u8], Vec<usize>> = HashMap::with_capacity(samples.len());
+        for (i, s) in samples.iter().enumerate() {
+            rows_by_pixels.entry(s.face.as_raw().as_slice()).or_default().push(i);
+        }
+        Self { rows_by_pixels }
+    }
+
+    /// Marks in `found` (one flag per sample) every sample whose pixels equal `pixels`.
+    pub fn mark(&self, pixels: &[u8], found: &mut [bool]) {
+        for &i in self.rows_by_pixels.get(pixels).into_iter().flatten() {
+            found[i] = true;
+        }
+    }
+
+    /// Marks every sample whose pixels occur in any row of the CSV at `path` (all rows,
+    /// whatever their Usage); returns the number of rows read there.
+    pub fn mark_rows_of(&self, path: &Path, found: &mut [bool]) -> Result<usize, EvalError> {
+        let mut csv = FerCsv::open(path)?;
+        let mut rows = 0;
+        while let Some(s) = csv.next_sample()? {
+            self.mark(s.face.as_raw(), found);
+            rows += 1;
+        }
+        Ok(rows)
+    }
 }
 
 /// Counts of (true FER class, predicted classifier label).
@@ -457,6 +493,26 @@ mod tests {
         assert_eq!(codes(first_two), vec![0, 2]);
         let err = read_fer_samples(&p, Some("PrivateTest"), None, |_| {}).expect_err("none").to_string();
         assert!(err.contains("mixed.csv") && err.contains("no rows with Usage = PrivateTest"), "{err}");
+    }
+
+    #[test]
+    fn overlap_marks_every_sample_whose_pixels_occur_elsewhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let face = |v: u8| vec![v.to_string(); 2304].join(" ");
+        let body = |vals: &[u8]| vals.iter().map(|v| format!("3,{},PrivateTest\n", face(*v))).collect::<String>();
+        let test = write(dir.path(), "test.csv", &body(&[1, 2, 3, 2, 4]), false);
+        let other = write(dir.path(), "other.csv.gz", &body(&[2, 9, 4]).replace("PrivateTest", "Training"), true);
+        let samples = read_fer_samples(&test, None, None, |_| {}).expect("read");
+        let index = OverlapIndex::new(&samples);
+        let mut found = vec![false; samples.len()];
+        assert_eq!(index.mark_rows_of(&other, &mut found).expect("other"), 3);
+        // Both copies of face 2 and the one face 4; a one-pixel change is not a match.
+        assert_eq!(found, vec![false, true, false, true, true]);
+        let mut near = samples[0].face.as_raw().clone();
+        near[100] += 1;
+        let mut none = vec![false; samples.len()];
+        index.mark(&near, &mut none);
+        assert!(none.iter().all(|f| !f));
     }
 
     #[test]
