@@ -225,3 +225,64 @@ fn eval_reproduces_the_independent_reference_accuracy() {
     let img = image::open(&png).expect("confusion PNG").into_rgb8();
     assert!(img.width() > 400 && img.height() > 400);
 }
+
+/// `Accuracy on NAME: NN.N% (C/N faces...` -> (name, percent, correct, count).
+fn parse_accuracy(line: &str) -> Option<(String, f64, u64, u64)> {
+    let rest = line.strip_prefix("Accuracy on ")?;
+    let (name, rest) = rest.split_once(": ")?;
+    let (pct, rest) = rest.split_once("% (")?;
+    let (correct, rest) = rest.split_once('/')?;
+    let count = rest.split(' ').next()?;
+    Some((name.to_string(), pct.parse().ok()?, correct.parse().ok()?, count.parse().ok()?))
+}
+
+#[test]
+fn eval_reports_each_file_all_together_and_leaves_out_the_overlap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let public = data("fer2013/fer2013_publictest.csv.gz");
+    let private = data("fer2013/fer2013_privatetest.csv.gz");
+    let train = data("fer2013/fer2013_train.csv.gz");
+    let json = dir.path().join("result.json");
+    let p = |p: &Path| p.to_str().expect("utf8").to_string();
+    let o = run(&[
+        "eval",
+        "--csv",
+        &p(&public),
+        &p(&private),
+        "--exclude-overlap-with",
+        &p(&train),
+        &p(&public),
+        "--png",
+        &p(&dir.path().join("c.png")),
+        "--json",
+        &p(&json),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<_> = out.lines().filter_map(parse_accuracy).collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
+    assert_eq!(names, ["fer2013_publictest.csv.gz", "fer2013_privatetest.csv.gz", "test set"], "{out}");
+    // The data's provenance notes: 280 PublicTest rows also occur in Training (PublicTest is
+    // not compared with itself), and 314 PrivateTest rows occur in Training or PublicTest.
+    assert_eq!((lines[0].3, lines[1].3), (3589 - 280, 3589 - 314), "{out}");
+    assert!(out.contains("; 280 of 3589 rows excluded as overlap)") && out.contains("; 314 of 3589 rows excluded"));
+    assert!(
+        out.contains(
+            "Excluded 594 of 7178 rows whose pixels also occur in fer2013_train.csv.gz, fer2013_publictest.csv.gz"
+        ),
+        "{out}"
+    );
+    // All together: the sums, so the count-weighted mean of the per-file accuracies.
+    let (_, all_pct, all_correct, all_count) = lines[2].clone();
+    assert_eq!((all_correct, all_count), (lines[0].2 + lines[1].2, lines[0].3 + lines[1].3));
+    let weighted = (lines[0].1 * lines[0].3 as f64 + lines[1].1 * lines[1].3 as f64) / all_count as f64;
+    assert!((weighted - all_pct).abs() <= 0.1, "weighted mean {weighted:.2} vs {all_pct}");
+    for (name, pct, correct, count) in &lines {
+        assert!((pct - 100.0 * *correct as f64 / *count as f64).abs() <= 0.05, "{name}");
+        assert!((55.0..80.0).contains(pct), "{name}: {pct}% is no plausible accuracy for our CNN");
+    }
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("json");
+    assert_eq!(result["excluded"], 594);
+    assert_eq!(result["files"][1]["excluded"], 314);
+    assert_eq!(result["count"].as_u64(), Some(all_count));
+}

@@ -115,8 +115,8 @@ fn help_ui(
                 "inference {:.1} ms/frame · camera-to-screen {:.0} ms",
                 stats.inference_ms, stats.latency_ms
             ));
-            ui.label(format!("classifier: {}", crate::remote::current_mode().describe()));
             affect_panel_ui(ui, &faces);
+            ui.label(format!("classifier: {}", crate::remote::current_mode().describe()));
         });
     rects.help = response.map(|r| r.response.rect);
     Ok(())

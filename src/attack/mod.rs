@@ -1,6 +1,7 @@
 //! "Fool the AI": change a face crop slightly, by queries alone, until the classifier reads another emotion.
 //!
-//! ONNX Runtime gives no gradients, so this is a black-box attack: SimBA with a
+//! ONNX Runtime gives no gradients, so this is a black-box attack. The default is Square
+//! Attack ([`Method::Square`]), made for an L-infinity budget; the alternative is SimBA with a
 //! low-frequency DCT basis (Guo et al., "Simple Black-box Adversarial Attacks", ICML 2019).
 //! It tries one cosine pattern at a time, lowest frequencies first, adds it (or, when that
 //! does not help, subtracts it) and keeps the step only when the target class gains on the
@@ -78,8 +79,25 @@ pub struct AttackSettings {
     pub step_levels: f32,
     /// Model queries (pictures classified, the first included) before giving up.
     pub max_queries: usize,
-    /// Seed of the order in which patterns are tried.
+    /// Seed of the order in which patterns (or squares) are tried.
     pub seed: u64,
+    /// The search: random squares at the budget's corners (default) or SimBA's DCT patterns.
+    pub method: Method,
+}
+
+/// How the attack searches the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// Square Attack (Andriushchenko et al., "Square Attack: a query-efficient black-box
+    /// adversarial attack via random search", ECCV 2020): start from vertical stripes of
+    /// +-budget, then set one random square at a time to the original +-budget, keeping it
+    /// when the target gains. Made for an L-infinity budget, so every query uses all of it.
+    #[default]
+    Square,
+    /// SimBA with low-frequency DCT patterns (Guo et al. 2019); an L2 method that stalls
+    /// once the patterns are clipped at the budget (on our CREMA-D happy crops it fell short
+    /// of 9 of 10 within 10,000 queries at 8/255).
+    SimbaDct,
 }
 
 impl Default for AttackSettings {
@@ -89,6 +107,7 @@ impl Default for AttackSettings {
             step_levels: f32::from(DEFAULT_BUDGET_LEVELS),
             max_queries: DEFAULT_MAX_QUERIES,
             seed: 0,
+            method: Method::Square,
         }
     }
 }
@@ -233,6 +252,9 @@ pub fn attack(
         return Err(AttackError::NotFrom { from: name(from), read: name(read), percent: p_read * 100.0 });
     }
 
+    if settings.method == Method::Square {
+        return square_search(oracle, face, to, settings, before, progress);
+    }
     let side = face.width() as usize;
     let basis = DctBasis::new(side);
     let mut rng = SplitMix64::new(settings.seed);
@@ -311,6 +333,110 @@ pub fn attack(
     })
 }
 
+/// Square Attack's share of the picture changed by one square at the start; it halves on a
+/// schedule of queries (the paper's p_init for a 10,000-query budget).
+const SQUARE_P_INIT: f32 = 0.1;
+/// Queries (for a 10,000-query budget, scaled to the actual one) after which the square's
+/// share halves (the paper's schedule).
+const SQUARE_HALVING_AT: [usize; 9] = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000];
+/// Draws of a square that changes nothing before the search gives up (the budget is used
+/// up everywhere it can be).
+const SQUARE_MAX_IDLE_DRAWS: usize = 1000;
+
+/// The share of the picture one square covers after `queries` of `max_queries`.
+fn square_share(queries: usize, max_queries: usize) -> f32 {
+    let scaled = queries * DEFAULT_MAX_QUERIES / max_queries.max(1);
+    let halvings = SQUARE_HALVING_AT.iter().filter(|&&at| scaled > at).count();
+    SQUARE_P_INIT / (1u32 << halvings) as f32
+}
+
+/// The picture with `value` (original + sign * budget, clipped) in `dst`: `sign` is +1 or -1.
+fn corner(original: u8, sign: i8, budget: u8) -> u8 {
+    if sign > 0 { original.saturating_add(budget) } else { original.saturating_sub(budget) }
+}
+
+/// [`Method::Square`]: see its documentation.
+fn square_search(
+    oracle: &mut impl Oracle,
+    face: &GrayImage,
+    to: usize,
+    settings: AttackSettings,
+    before: Vec<f32>,
+    mut progress: impl FnMut(Progress) -> ControlFlow<()>,
+) -> Result<AttackOutcome, AttackError> {
+    let side = face.width() as usize;
+    let budget = settings.budget_levels;
+    let original = face.as_raw();
+    let mut rng = SplitMix64::new(settings.seed);
+    let report = |queries: usize, probs: &[f32]| Progress {
+        queries,
+        max_queries: settings.max_queries,
+        target_probability: probs[to],
+    };
+    // Start: vertical stripes, each column at +budget or -budget.
+    let mut current = face.clone();
+    for x in 0..side {
+        let sign = if rng.below(2) == 0 { 1 } else { -1 };
+        for y in 0..side {
+            let i = y * side + x;
+            current.as_mut()[i] = corner(original[i], sign, budget);
+        }
+    }
+    let mut probs = Vec::with_capacity(before.len());
+    oracle.probabilities(&current, &mut probs)?;
+    let mut queries = 2;
+    let mut margin = target_margin(&probs, to);
+    if !accepts(target_margin(&before, to), margin) {
+        current = face.clone();
+        probs.clone_from(&before);
+        margin = target_margin(&before, to);
+    }
+    let mut trial = current.clone();
+    let mut trial_probs = Vec::with_capacity(before.len());
+    let mut stopped = false;
+    let mut idle = 0;
+    while margin <= 0.0 && queries < settings.max_queries && idle < SQUARE_MAX_IDLE_DRAWS {
+        let share = square_share(queries, settings.max_queries);
+        let s = ((share * (side * side) as f32).sqrt().round() as usize).clamp(1, side);
+        let (x0, y0) = (rng.below(side - s + 1), rng.below(side - s + 1));
+        let sign = if rng.below(2) == 0 { 1 } else { -1 };
+        trial.as_mut().copy_from_slice(current.as_raw());
+        for y in y0..y0 + s {
+            for x in x0..x0 + s {
+                let i = y * side + x;
+                trial.as_mut()[i] = corner(original[i], sign, budget);
+            }
+        }
+        if trial == current {
+            idle += 1;
+            continue; // the square is already there: no query
+        }
+        idle = 0;
+        oracle.probabilities(&trial, &mut trial_probs)?;
+        queries += 1;
+        let trial_margin = target_margin(&trial_probs, to);
+        if accepts(margin, trial_margin) {
+            std::mem::swap(&mut current, &mut trial);
+            std::mem::swap(&mut probs, &mut trial_probs);
+            margin = trial_margin;
+        }
+        if queries % PROGRESS_EVERY_QUERIES == 0 && progress(report(queries, &probs)).is_break() {
+            stopped = true;
+            break;
+        }
+    }
+    let _ = progress(report(queries, &probs));
+    Ok(AttackOutcome {
+        original: face.clone(),
+        hacked: current,
+        before,
+        after: probs,
+        queries,
+        reached: margin > 0.0,
+        stopped,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,13 +502,26 @@ mod tests {
 
     #[test]
     fn the_attack_turns_a_happy_face_sad_within_the_budget() {
+        for method in [Method::Square, Method::SimbaDct] {
+            turns_a_happy_face_sad(method);
+        }
+    }
+
+    fn turns_a_happy_face_sad(method: Method) {
         let face = happy_face(16);
         let mut oracle = Linear { side: 16, queries: 0 };
         let mut reports = Vec::new();
-        let out = attack(&mut oracle, &labels(), &face, (0, 1), AttackSettings::default(), |p| {
-            reports.push(p);
-            ControlFlow::Continue(())
-        })
+        let out = attack(
+            &mut oracle,
+            &labels(),
+            &face,
+            (0, 1),
+            AttackSettings { method, ..AttackSettings::default() },
+            |p| {
+                reports.push(p);
+                ControlFlow::Continue(())
+            },
+        )
         .expect("attack");
         assert!(out.reached, "after {} queries: {:?}", out.queries, out.after);
         assert!(out.after[1] > out.after[0] && out.before[0] > out.before[1]);
@@ -399,7 +538,13 @@ mod tests {
     fn a_budget_too_small_is_reported_not_reached() {
         let face = happy_face(16);
         let mut oracle = Linear { side: 16, queries: 0 };
-        let settings = AttackSettings { budget_levels: 1, step_levels: 1.0, max_queries: 2000, seed: 3 };
+        let settings = AttackSettings {
+            budget_levels: 1,
+            step_levels: 1.0,
+            max_queries: 2000,
+            seed: 3,
+            ..AttackSettings::default()
+        };
         let out = attack(&mut oracle, &labels(), &face, (0, 1), settings, |_| ControlFlow::Continue(())).expect("ok");
         assert!(!out.reached);
         assert_eq!(out.max_change_levels(), 1);

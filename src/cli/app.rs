@@ -156,8 +156,7 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         (_, _, Some(d), _) => SourceSpec::ImageDir { dir: d.clone(), looped: true },
         (.., c) => SourceSpec::Camera(CameraRequest { fps: DEFAULT_FPS, ..CameraRequest::new(c.unwrap_or(0)) }),
     };
-    let mut settings =
-        compose::resolve_settings(&file.pipeline, &args.detector.overrides(common), source.is_stream())?;
+    let mut settings = compose::resolve_settings(&file.pipeline, &args.detector.overrides(common), source.is_stream())?;
     args.broker.apply(&mut settings.broker);
     let mut view = file.view;
     if let Some(l) = &args.layout {

@@ -5,6 +5,7 @@ mod app;
 mod crops;
 mod enroll;
 mod eval;
+mod hack;
 mod loadgen;
 mod people;
 mod predict;
@@ -92,6 +93,10 @@ pub enum Command {
     /// Measure the classifier's accuracy on a FER2013-layout CSV (emotion,pixels,Usage).
     #[command(after_help = eval::EXAMPLES)]
     Eval(eval::EvalArgs),
+    /// Fool the AI: change a face slightly, by model queries alone, until the classifier reads
+    /// another emotion (happy -> sad by default); writes the pictures before and after.
+    #[command(after_help = hack::EXAMPLES)]
+    Hack(hack::HackArgs),
     /// Measure label stability with tracking: label changes per minute with and without the
     /// confirmation window, ids used, and the delay after an expression change.
     #[command(after_help = stability::EXAMPLES)]
@@ -236,6 +241,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Predict(args) => predict::run(&args, common),
         Command::Eval(args) => eval::run(&args, resolve(common, &DetectorArgs::default().overrides(common), false)?),
+        Command::Hack(args) => hack::run(&args, common),
         Command::Stability(args) => stability::run(&args, common),
         Command::Crops(args) => crops::run(&args, common),
         Command::Screen(args) => screen::run(&args, resolve(common, &args.detector.overrides(common), false)?),

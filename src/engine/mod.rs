@@ -178,6 +178,16 @@ pub enum EngineError {
     },
 }
 
+impl From<crate::remote::RemoteError> for EngineError {
+    /// A model that cannot be opened stays a vision error (the app names the file and the fix).
+    fn from(e: crate::remote::RemoteError) -> Self {
+        match e {
+            crate::remote::RemoteError::Vision(v) => Self::Vision(v),
+            other => Self::Remote(other),
+        }
+    }
+}
+
 /// What happened over a run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunSummary {

@@ -14,6 +14,8 @@ pub const GRID: usize = 8;
 pub const PATTERNS: usize = 1 << NEIGHBORS;
 /// Length of one face's feature vector: a histogram per grid cell.
 pub const HISTOGRAM_LEN: usize = GRID * GRID * PATTERNS;
+// The store keeps histograms of exactly this length.
+const _: () = assert!(HISTOGRAM_LEN == crate::store::HISTOGRAM_LEN);
 /// Smallest crop side, pixels: each grid cell must hold at least one pattern.
 pub const MIN_SIDE: usize = GRID + 2 * RADIUS;
 

@@ -72,16 +72,6 @@ pub enum RemoteError {
     Vision(#[from] crate::vision::VisionError),
 }
 
-impl From<RemoteError> for crate::engine::EngineError {
-    /// A model that cannot be opened stays a vision error (the app names the file and the fix).
-    fn from(e: RemoteError) -> Self {
-        match e {
-            RemoteError::Vision(v) => Self::Vision(v),
-            other => Self::Remote(other),
-        }
-    }
-}
-
 /// `[broker]`: the broker a kiosk or a worker connects to (command-line options override it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

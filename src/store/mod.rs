@@ -21,7 +21,7 @@ use crate::logs::RateLimited;
 use crate::warn_limited;
 
 pub use csv::{CSV_HEADER, played_at_rfc3339, write_csv};
-pub use people::{EnrolledPerson, Histogram, MAX_NAME_CHARS, NameError, Person, PersonName};
+pub use people::{EnrolledPerson, HISTOGRAM_LEN, Histogram, MAX_NAME_CHARS, NameError, Person, PersonName};
 pub use schema::{APPLICATION_ID, CHALLENGE_MODE, SCHEMA_VERSION};
 
 /// The database file inside the data directory.

@@ -7,7 +7,11 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{ScoreStore, StoreError, read_error, write_error};
-use crate::identity::HISTOGRAM_LEN;
+
+/// Values in one LBPH histogram: an 8x8 grid of 256-bin cells. The store keeps histograms
+/// without knowing how they are made; `identity` checks at compile time that its
+/// histograms have this length (the store stays below `identity` in the module graph).
+pub const HISTOGRAM_LEN: usize = 8 * 8 * 256;
 
 /// Most characters in a person's name.
 pub const MAX_NAME_CHARS: usize = 64;
