@@ -26,7 +26,7 @@ from model import MEAN, STD, EmotionCnn  # noqa: E402
 MINI_XCEPTION_PUBLICTEST = 0.653  # `emoji-mirror eval` on models/emotion-mini-xception.toml (README)
 
 
-def curves(out, history, best_epoch):
+def curves(out, history, best_epoch, val_name="PublicTest"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,12 +35,12 @@ def curves(out, history, best_epoch):
     ep = [h["epoch"] for h in history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     a.plot(ep, [h["train_loss"] for h in history], label="train (augmented)")
-    a.plot(ep, [h["val_loss"] for h in history], label="PublicTest")
+    a.plot(ep, [h["val_loss"] for h in history], label=val_name)
     a.set_xlabel("epoch")
     a.set_ylabel("loss")
     a.set_title("loss")
     b.plot(ep, [100 * h["train_acc"] for h in history], label="train (augmented)")
-    b.plot(ep, [100 * h["val_acc"] for h in history], label="PublicTest")
+    b.plot(ep, [100 * h["val_acc"] for h in history], label=val_name)
     b.axhline(100 * MINI_XCEPTION_PUBLICTEST, color="grey", ls=":", label="mini-Xception (fer)")
     b.set_xlabel("epoch")
     b.set_ylabel("accuracy (%)")
@@ -49,7 +49,7 @@ def curves(out, history, best_epoch):
         ax.axvline(best_epoch, color="red", ls="--", label=f"kept: epoch {best_epoch}")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("emoji-mirror emotion CNN on FER2013 (validation: PublicTest)")
+    fig.suptitle(f"emoji-mirror emotion CNN on FER2013 (validation: {val_name})")
     fig.tight_layout()
     fig.savefig(out / "learning_curves.png", dpi=100)
     plt.close(fig)
@@ -141,7 +141,9 @@ def targets_section(name, rust_eval, rust_fast, speed):
 
 def write_all(out, model, summary, history, args, search=None, rust_eval=None):
     out = Path(out)
-    curves(out, history, summary["best_epoch"])
+    val_name = summary.get("val_name", "PublicTest")
+    test_name = summary.get("test_name", "PublicTest")
+    curves(out, history, summary["best_epoch"], val_name)
     search = search or load_json(out / "search.json")
     rust_eval = rust_eval or load_json(out / "rust_eval.json")
     rust_fast = load_json(out / "rust_eval_fast.json")
@@ -182,12 +184,12 @@ def write_all(out, model, summary, history, args, search=None, rust_eval=None):
         "",
         "## Result",
         "",
-        f"- PublicTest accuracy in PyTorch: **{summary['acc_exported']:.2%}**"
+        f"- {test_name} accuracy in PyTorch: **{summary['acc_exported']:.2%}**"
         + (f" (with mirror averaging; {summary['acc_plain']:.2%} without)" if summary["flip_tta"] else ""),
     ]
     name = Path(summary.get("onnx", "emotion-cnn.onnx")).stem
     if rust_eval:
-        md.append(f"- PublicTest accuracy by `emoji-mirror eval` on the exported ONNX (`{name}`): "
+        md.append(f"- {test_name} accuracy by `emoji-mirror eval` on the exported ONNX (`{name}`): "
                   f"**{rust_eval['accuracy']:.2%}** ({rust_eval.get('correct', '?')}/{rust_eval.get('count', '?')})")
     if summary.get("onnx_fast") or rust_fast:
         md.append(f"- The same weights without mirror averaging (`{name}-fast`): {summary['acc_plain']:.2%} in PyTorch"
@@ -206,8 +208,20 @@ def write_all(out, model, summary, history, args, search=None, rust_eval=None):
         f"- Training: {summary['train_faces']} faces (FER2013 `Training`"
         + (f", keep-list {Path(args['keep_list']).name}" if args.get("keep_list") else "")
         + ")",
-        f"- Validation and early stopping: {summary['val_faces']} faces (FER2013 `PublicTest`). PublicTest",
-        "  therefore is not an untouched test set; PrivateTest is not in the data we have.",
+    ]
+    if summary.get("protocol", "select-on-test") == "select-on-test":
+        md += [
+            f"- Validation and early stopping: {summary['val_faces']} faces (FER2013 `{val_name}`). {val_name}",
+            "  therefore is not an untouched test set (the old protocol, `--select-on-test`).",
+        ]
+    else:
+        md += [
+            f"- Validation and early stopping: {summary['val_faces']} faces held out of Training"
+            f" ({args.get('val_fraction', 0):.0%} of every class, split seed {args.get('split_seed')}).",
+            f"- Test: {summary.get('test_faces', '?')} faces (FER2013 `{test_name}`), measured once after training;"
+            " nothing is chosen by it.",
+        ]
+    md += [
         "- Class counts (training): " + ", ".join(f"{LABELS[i]} {c}" for i, c in enumerate(summary["class_counts"])),
         "",
         "## Hyper-parameters",
@@ -226,10 +240,10 @@ def write_all(out, model, summary, history, args, search=None, rust_eval=None):
         "",
         "## Hardware and time",
         "",
-        f"- {summary['hardware']}; PyTorch {summary['torch']}",
+        f"- {summary['hardware']}; PyTorch {summary['torch']}; {summary.get('precision', 'fp32')}",
         f"- Training time: {summary['train_minutes']:.1f} min",
         "",
-        "## Per-class recall (PublicTest, exported model)",
+        f"## Per-class recall ({test_name}, exported model)",
         "",
         "| class | recall | faces |",
         "| --- | --- | --- |",
