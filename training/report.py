@@ -12,6 +12,9 @@ train.py calls this at its end. Run it again by hand to fold in later results:
                `cargo bench --bench pipeline -- classifier`
   --search     the JSON written by training/search.py (hyper-parameter search and the
                detector-filter comparison)
+
+A test_splits.md in the output folder (accuracy of the shipped models on the FER2013
+test splits by `emoji-mirror eval`, with the commands) is copied into the report as it is.
 """
 
 import argparse
@@ -201,6 +204,10 @@ def write_all(out, model, summary, history, args, search=None, rust_eval=None):
         f"- Kept epoch {summary['best_epoch']} of {len(history)} ({summary['stopped']}).",
         "",
     ]
+    # Hand-kept results of `emoji-mirror eval` on the test splits (test_splits.md), folded in as they are.
+    test_splits = out / "test_splits.md"
+    if test_splits.is_file():
+        md += [test_splits.read_text().rstrip("\n"), ""]
     md += targets_section(name, rust_eval, rust_fast, speed)
     md += [
         "## Data",
