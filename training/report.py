@@ -86,12 +86,13 @@ def layer_table(model):
 def search_section(search):
     if not search:
         return "(no hyper-parameter search recorded)\n"
+    metric = search.get("metric", "PublicTest")
     lines = [
-        f"Each trial: {search['epochs']} epochs on {search['train_faces']} training faces, PublicTest accuracy",
+        f"Each trial: {search['epochs']} epochs on {search['train_faces']} training faces, {metric} accuracy",
         "at its best epoch (no mirror averaging). Short runs rank settings; they do not reach final accuracy.",
         search.get("note", ""),
         "",
-        "| trial | widths | convs/stage | lr | dropout | keep-list | faces | PublicTest | min |",
+        f"| trial | widths | convs/stage | lr | dropout | keep-list | faces | {metric} | min |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t in search["trials"]:

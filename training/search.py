@@ -8,7 +8,9 @@ Examples (from the repository root):
   python3 training/search.py --keep-list keep.txt --only base,detector-filter
 
 Each trial trains from scratch with training/train.py's code for --epochs epochs
-on the full Training set and records its best PublicTest accuracy. Results are
+on Training less train.py's validation split and records its best accuracy on that
+split (never on a test split; the committed search.json predates this and ranked by
+PublicTest, as its "metric" says). Results are
 merged into training/report/search.json (a trial run again replaces its row), which
 training/report.py folds into architecture.txt and training_report.md.
 """
@@ -21,6 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train  # noqa: E402
+
+# What a trial's accuracy is measured on: train.py's validation split of Training.
+METRIC = "validation"
 
 # name -> overrides of train.py's defaults
 GRID = {
@@ -50,6 +55,9 @@ def main():
         p.error("the detector-filter trial needs --keep-list (from `emoji-mirror screen`)")
 
     result = json.loads(a.out.read_text()) if a.out.is_file() else {"trials": []}
+    if result.get("metric", "PublicTest") != METRIC:
+        # Trials ranked by another split cannot share a table with these.
+        result = {"trials": []}
     for i, name in enumerate(names, 1):
         g = GRID[name]
         argv = ["--epochs", str(a.epochs), "--patience", str(a.epochs), "--widths", g["widths"], "--lr", str(g["lr"]),
@@ -65,13 +73,14 @@ def main():
             sys.exit(f"error: {e}")
         row = {"name": name, "widths": g["widths"], "convs_per_stage": g.get("convs", 2), "lr": g["lr"],
                "dropout": g["dropout"], "keep_list": bool(g.get("keep")), "train_faces": s["train_faces"],
-               "acc": s["acc_plain"], "minutes": (time.time() - t) / 60, "params": s["params"], "macs": s["macs"]}
+               "acc": s["best_val_acc"], "minutes": (time.time() - t) / 60, "params": s["params"], "macs": s["macs"]}
         result["trials"] = [r for r in result["trials"] if r["name"] != name] + [row]
         result["epochs"] = a.epochs
+        result["metric"] = METRIC
         result["train_faces"] = max(r["train_faces"] for r in result["trials"])
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(result, indent=1))
-        print(f"=== {name}: PublicTest {row['acc']:.1%} in {row['minutes']:.1f} min ===", flush=True)
+        print(f"=== {name}: validation {row['acc']:.1%} in {row['minutes']:.1f} min ===", flush=True)
 
 
 if __name__ == "__main__":
