@@ -107,6 +107,23 @@ fn rust_eval(dir: &std::path::Path, stem: &str, val_csv: &std::path::Path) -> f6
     eval["accuracy"].as_f64().expect("accuracy")
 }
 
+/// training/test_train.py: the validation split (stratified, disjoint, deterministic), --resume
+/// (one epoch, an interruption and one resumed epoch equal two epochs) and the bf16 path.
+#[test]
+fn the_training_tools_python_tests_pass() {
+    let o = Command::new(python_with_torch())
+        .args(["-m", "unittest", "discover", "-s"])
+        .arg(project("training"))
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "training/test_train.py failed:\n{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).lines().any(|l| l.starts_with("Ran ") && !l.starts_with("Ran 0 ")),
+        "no tests ran: {}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn training_names_a_bad_csv_in_one_line() {
     let py = python_with_torch();
