@@ -16,6 +16,7 @@ phase of a shared machine hits all of them):
   the same detector input size and threshold, frames decoded with OpenCV, each face squared,
   widened by the manifest's margin, gray, resized to 64x64 and classified with the same
   mini-Xception ONNX file in one batch per frame.
+- `ours-int8` (with --int8): `ours` with the int8 detector models/centerface-int8.toml.
 - `fer`: the `fer` package as shipped (Haar cascade + its quantized TFLite mini-Xception),
   `FER().detect_emotions(frame)` per OpenCV-decoded frame. It needs TensorFlow; when it
   cannot be installed (no wheel for this Python, or too little disk) the script says so in
@@ -48,6 +49,8 @@ FER_PACKAGES = ["tensorflow-cpu==2.21.0", "requests", "Pillow", "setuptools<81"]
 FER_MIN_FREE_GIB = 8.0
 #: The classifier every pipeline uses: fer's mini-Xception.
 CLASSIFIER = REPO / "models" / "emotion-mini-xception.toml"
+#: The int8 detector `ours-int8` (--int8) runs instead of the float one.
+INT8_DETECTOR = REPO / "models" / "centerface-int8.toml"
 #: The videos, relative to the data folder.
 VIDEOS = ["openmpf-samples/video_01.mp4", "openmpf-samples/video_02.mp4"]
 #: Detector input, longer side in pixels: predict's default for video.
@@ -172,9 +175,11 @@ def ensure_venv(venv: Path, want_fer: bool) -> bool:
     return True
 
 
-def run_ours(binary: Path, video: Path, det_size: int, threshold: float) -> dict:
+def run_ours(binary: Path, video: Path, det_size: int, threshold: float, int8: bool) -> dict:
     cmd = [str(binary), "predict", "--video", str(video), "--det-size", str(det_size),
            "--det-threshold", str(threshold), "--classifier", str(CLASSIFIER)]
+    if int8:
+        cmd += ["--detector-model", str(INT8_DETECTOR)]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     m = SUMMARY.search(p.stderr)
     if p.returncode != 0 or not m:
@@ -195,7 +200,10 @@ def run_peer(venv: Path, name: str, video: Path, args) -> dict:
 
 
 def table(results: dict, pipelines: list[str], videos: list[Path]) -> str:
-    head = ["video"] + [f"{p} fps (faces)" for p in pipelines] + [f"ours / {p}" for p in pipelines[1:]]
+    ours = [p for p in pipelines if p.startswith("ours")]
+    peers = [p for p in pipelines if p not in ours]
+    ratios = [(o, p) for o in ours for p in peers]
+    head = ["video"] + [f"{p} fps (faces)" for p in pipelines] + [f"{o} / {p}" for o, p in ratios]
     rows = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for v in videos:
         fps = {}
@@ -204,7 +212,7 @@ def table(results: dict, pipelines: list[str], videos: list[Path]) -> str:
             runs = results[(p, v)]
             fps[p] = statistics.median(r["frames"] / r["seconds"] for r in runs)
             cells.append(f"{fps[p]:.1f} ({runs[-1]['faces']})")
-        cells += [f"{fps[pipelines[0]] / fps[p]:.2f}x" for p in pipelines[1:]]
+        cells += [f"{fps[o] / fps[p]:.2f}x" for o, p in ratios]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -219,6 +227,8 @@ def main():
     ap.add_argument("--venv", type=Path, default=Path.home() / ".cache" / "emoji-mirror" / "peer-venv",
                     help="virtual environment for the Python peers")
     ap.add_argument("--no-fer", action="store_true", help="leave out the fer peer (TensorFlow)")
+    ap.add_argument("--int8", action="store_true",
+                    help="also run ours with the int8 detector (models/centerface-int8.toml)")
     ap.add_argument("--det-size", type=int, default=DET_SIZE, help="detector input, longer side")
     ap.add_argument("--det-threshold", type=float, default=DET_THRESHOLD, help="detector threshold")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -241,13 +251,13 @@ def main():
         if not v.exists():
             sys.exit(f"error: {v} not found (--data)")
     has_fer = ensure_venv(args.venv, not args.no_fer)
-    pipelines = ["ours", "centerface-py"] + (["fer"] if has_fer else [])
+    pipelines = ["ours", "centerface-py"] + (["fer"] if has_fer else []) + (["ours-int8"] if args.int8 else [])
     results: dict = {}
     for rnd in range(args.rounds):
         for v in videos:
             for p in pipelines:
-                if p == "ours":
-                    r = run_ours(args.binary, v, args.det_size, args.det_threshold)
+                if p.startswith("ours"):
+                    r = run_ours(args.binary, v, args.det_size, args.det_threshold, p == "ours-int8")
                 else:
                     r = run_peer(args.venv, p, v, args)
                 results.setdefault((p, v), []).append(r)
