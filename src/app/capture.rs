@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bevy::ecs::entity::Entities;
 use bevy::input::touch::{TouchInput, TouchPhase};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
@@ -512,14 +513,21 @@ impl FrameTimes {
     }
 }
 
-fn print_stats(opts: Res<CaptureOptions>, time: Res<Time<Real>>, stats: Res<Stats>, mut frames: ResMut<FrameTimes>) {
+fn print_stats(
+    opts: Res<CaptureOptions>,
+    time: Res<Time<Real>>,
+    stats: Res<Stats>,
+    entities: &Entities,
+    mut frames: ResMut<FrameTimes>,
+) {
     let Some(every_s) = opts.stats_every_s else { return };
     let Some((p50, p95)) = frames.add(time.delta_secs(), every_s) else { return };
     let rss_mib = crate::memory::rss_bytes().map_or(-1.0, |b| b as f64 / (1024.0 * 1024.0));
     println!(
-        "stats elapsed_s={:.1} rss_mib={rss_mib:.1} frame_ms_p50={p50:.1} frame_ms_p95={p95:.1} analysis_fps={:.1}",
+        "stats elapsed_s={:.1} rss_mib={rss_mib:.1} frame_ms_p50={p50:.1} frame_ms_p95={p95:.1} analysis_fps={:.1} entities={}",
         frames.started.elapsed().as_secs_f32(),
         stats.analysis_fps,
+        entities.len(),
     );
 }
 

@@ -1,7 +1,7 @@
 //! `soak-plot` (hidden; scripts/soak.sh runs it): reads a soak run's CSV, prints its
 //! summary (resident memory after the first tenth of the run against the end, frame time
-//! p95 at the start against the end), draws it as a PNG with the report's charting library
-//! and fails when memory grew more than allowed.
+//! p95 at the start against the end, the number of live entities), draws it as a PNG with
+//! the report's charting library and fails when memory grew more than allowed.
 
 use std::path::{Path, PathBuf};
 
@@ -15,12 +15,14 @@ use plotters::style::register_font;
 use emoji_mirror::report::draw::FONT_TTF;
 
 /// The CSV's header, column by column.
-pub const HEADER: &str = "elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps";
+pub const HEADER: &str = "elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps,entities";
+/// The header of runs recorded before the entity count was sampled (still read).
+pub const HEADER_V1: &str = "elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps";
 /// The share of the run counted as its start (warm-up: caches, the first round).
 const START_SHARE: f64 = 0.1;
-/// Picture size, pixels.
+/// Picture width and the height of one panel, pixels.
 const PLOT_W_PX: u32 = 1000;
-const PLOT_H_PX: u32 = 900;
+const PANEL_H_PX: u32 = 300;
 /// Room around and between the panels, pixels.
 const MARGIN_PX: u32 = 16;
 /// Room for the axis labels, pixels.
@@ -36,7 +38,8 @@ const LINE_PX: u32 = 2;
 
 #[derive(Debug, Args)]
 pub struct SoakPlotArgs {
-    /// The soak run's CSV (elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps).
+    /// The soak run's CSV (elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps,entities;
+    /// files without the entities column are read too).
     #[arg(long, value_name = "FILE")]
     pub csv: PathBuf,
     /// Where to write the plot (PNG).
@@ -56,6 +59,8 @@ pub struct Row {
     pub frame_ms_p50: f64,
     pub frame_ms_p95: f64,
     pub analysis_fps: f64,
+    /// Live entities in the app's world; None in files recorded without them.
+    pub entities: Option<f64>,
 }
 
 /// The run in a few figures.
@@ -70,26 +75,33 @@ pub struct Summary {
     /// Mean frame time p95 over the first and the last tenth of the run, ms.
     pub p95_start_ms: f64,
     pub p95_end_ms: f64,
+    /// Live entities at the first sample after the first tenth, at the end, and the most
+    /// seen after the first tenth; None without the column.
+    pub entities: Option<(f64, f64, f64)>,
 }
 
 /// Parses the CSV text (a header line, then one row per sample); errors name the line.
 pub fn parse(text: &str) -> anyhow::Result<Vec<Row>> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    match lines.next() {
-        Some((_, h)) if h.trim() == HEADER => {}
+    let fields = match lines.next() {
+        Some((_, h)) if h.trim() == HEADER => 6,
+        Some((_, h)) if h.trim() == HEADER_V1 => 5,
         other => anyhow::bail!("line 1: expected the header {HEADER}, found {:?}", other.map(|(_, l)| l)),
-    }
+    };
     lines
         .map(|(i, l)| {
             let v: Vec<f64> = l
                 .split(',')
                 .map(|f| f.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
-                .with_context(|| format!("line {}: {l:?} is not five numbers", i + 1))?;
-            let [elapsed_s, rss_mib, frame_ms_p50, frame_ms_p95, analysis_fps] = v[..] else {
-                anyhow::bail!("line {}: {l:?} has {} fields, not 5", i + 1, v.len());
+                .with_context(|| format!("line {}: {l:?} is not {fields} numbers", i + 1))?;
+            let (true, &[elapsed_s, rss_mib, frame_ms_p50, frame_ms_p95, analysis_fps, ..]) =
+                (v.len() == fields, &v[..])
+            else {
+                anyhow::bail!("line {}: {l:?} has {} fields, not {fields}", i + 1, v.len());
             };
-            Ok(Row { elapsed_s, rss_mib, frame_ms_p50, frame_ms_p95, analysis_fps })
+            let entities = v.get(5).copied();
+            Ok(Row { elapsed_s, rss_mib, frame_ms_p50, frame_ms_p95, analysis_fps, entities })
         })
         .collect()
 }
@@ -104,6 +116,7 @@ pub fn summarize(rows: &[Row]) -> Option<Summary> {
     let mean = |sel: Vec<f64>| sel.iter().sum::<f64>() / sel.len().max(1) as f64;
     let head: Vec<f64> = rows.iter().filter(|r| r.elapsed_s <= start_end_s).map(|r| r.frame_ms_p95).collect();
     let tail: Vec<f64> = rows.iter().filter(|r| r.elapsed_s >= last_start_s).map(|r| r.frame_ms_p95).collect();
+    let most_entities = rows.iter().filter(|r| r.elapsed_s >= start_end_s).filter_map(|r| r.entities).reduce(f64::max);
     Some(Summary {
         rows: rows.len(),
         duration_s,
@@ -112,6 +125,7 @@ pub fn summarize(rows: &[Row]) -> Option<Summary> {
         growth_mib: last.rss_mib - baseline.rss_mib,
         p95_start_ms: mean(head),
         p95_end_ms: mean(tail),
+        entities: baseline.entities.zip(last.entities).zip(most_entities).map(|((a, b), m)| (a, b, m)),
     })
 }
 
@@ -132,6 +146,9 @@ pub fn run(args: &SoakPlotArgs) -> anyhow::Result<()> {
         s.p95_end_ms,
         100.0 * (s.p95_end_ms / s.p95_start_ms.max(f64::EPSILON) - 1.0),
     );
+    if let Some((start, end, most)) = s.entities {
+        println!("entities: {start:.0} after the first tenth, {end:.0} at the end, at most {most:.0} in between");
+    }
     let img = render(&rows).map_err(|e| anyhow::anyhow!("drawing the soak plot: {e}"))?;
     save(&img, &args.out)?;
     println!("plot: {}", args.out.display());
@@ -148,16 +165,19 @@ fn save(img: &RgbImage, path: &Path) -> anyhow::Result<()> {
 /// One panel: its caption, unit and series (name, colour, value of a row).
 type Panel = (&'static str, &'static str, Vec<(&'static str, RGBColor, fn(&Row) -> f64)>);
 
-/// Three panels over time: resident memory, frame time p50/p95, analysis fps.
+/// Panels over time: resident memory, frame time p50/p95, analysis fps, and live entities
+/// when every row has them.
 pub fn render(rows: &[Row]) -> Result<RgbImage, Box<dyn std::error::Error>> {
     // The same name and font as the report's charts; registering again is harmless.
     register_font(CHART_FONT, FontStyle::Normal, FONT_TTF).map_err(|_| "the embedded font did not load")?;
-    let mut img = RgbImage::new(PLOT_W_PX, PLOT_H_PX);
+    let with_entities = !rows.is_empty() && rows.iter().all(|r| r.entities.is_some());
+    let height_px = PANEL_H_PX * if with_entities { 4 } else { 3 };
+    let mut img = RgbImage::new(PLOT_W_PX, height_px);
     {
         let root =
-            BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut img, (PLOT_W_PX, PLOT_H_PX))?.into_drawing_area();
+            BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut img, (PLOT_W_PX, height_px))?.into_drawing_area();
         root.fill(&WHITE)?;
-        let panels: [Panel; 3] = [
+        let mut panels: Vec<Panel> = vec![
             ("Resident memory", "MiB", vec![("RSS", RGBColor(31, 119, 180), |r| r.rss_mib)]),
             (
                 "Frame time",
@@ -169,6 +189,13 @@ pub fn render(rows: &[Row]) -> Result<RgbImage, Box<dyn std::error::Error>> {
             ),
             ("Analysis rate", "fps", vec![("analysis fps", RGBColor(148, 103, 189), |r| r.analysis_fps)]),
         ];
+        if with_entities {
+            panels.push((
+                "Live entities",
+                "entities",
+                vec![("entities", RGBColor(140, 86, 75), |r| r.entities.unwrap_or_default())],
+            ));
+        }
         let x_max = rows.iter().map(|r| r.elapsed_s).fold(1.0, f64::max);
         for (area, (caption, unit, series)) in root.split_evenly((panels.len(), 1)).iter().zip(panels) {
             let values = rows.iter().flat_map(|r| series.iter().map(move |s| (s.2)(r)));
@@ -215,21 +242,32 @@ mod tests {
     use super::*;
 
     fn row(elapsed_s: f64, rss_mib: f64, p95: f64) -> Row {
-        Row { elapsed_s, rss_mib, frame_ms_p50: p95 / 2.0, frame_ms_p95: p95, analysis_fps: 7.0 }
+        Row { elapsed_s, rss_mib, frame_ms_p50: p95 / 2.0, frame_ms_p95: p95, analysis_fps: 7.0, entities: None }
     }
 
     #[test]
     fn parses_rows_and_names_a_bad_line() {
-        let rows = parse(&format!("{HEADER}\n10,200.5,100,150,7.5\n20,201,101,151,7.4\n")).expect("parses");
+        let rows = parse(&format!("{HEADER}\n10,200.5,100,150,7.5,512\n20,201,101,151,7.4,515\n")).expect("parses");
         assert_eq!(rows.len(), 2);
         assert_eq!(
             rows[1],
-            Row { elapsed_s: 20.0, rss_mib: 201.0, frame_ms_p50: 101.0, frame_ms_p95: 151.0, analysis_fps: 7.4 }
+            Row {
+                elapsed_s: 20.0,
+                rss_mib: 201.0,
+                frame_ms_p50: 101.0,
+                frame_ms_p95: 151.0,
+                analysis_fps: 7.4,
+                entities: Some(515.0)
+            }
         );
-        let e = parse(&format!("{HEADER}\n10,200,x,1,1\n")).expect_err("not a number");
+        let old = parse(&format!("{HEADER_V1}\n10,200.5,100,150,7.5\n")).expect("a file without entities parses");
+        assert_eq!(old[0].entities, None);
+        let e = parse(&format!("{HEADER}\n10,200,x,1,1,1\n")).expect_err("not a number");
         assert!(format!("{e:#}").contains("line 2"), "{e:#}");
-        let e = parse(&format!("{HEADER}\n10,200,1,1\n")).expect_err("four fields");
-        assert!(format!("{e:#}").contains("4 fields"), "{e:#}");
+        let e = parse(&format!("{HEADER}\n10,200,1,1,1\n")).expect_err("five fields");
+        assert!(format!("{e:#}").contains("5 fields, not 6"), "{e:#}");
+        let e = parse(&format!("{HEADER_V1}\n10,200,1,1,1,1\n")).expect_err("six fields in an old file");
+        assert!(format!("{e:#}").contains("6 fields, not 5"), "{e:#}");
         assert!(parse("a,b\n1,2\n").is_err(), "a wrong header is refused");
     }
 
@@ -244,6 +282,7 @@ mod tests {
         assert_eq!(s.duration_s, 100.0);
         assert!((s.rss_start_mib - 200.3).abs() < 0.01, "{s:?}");
         assert!((s.growth_mib - 2.7).abs() < 0.01, "the warm-up is not counted: {s:?}");
+        assert_eq!(s.entities, None, "no entity column");
         assert!(summarize(&[]).is_none());
     }
 
@@ -257,10 +296,29 @@ mod tests {
     }
 
     #[test]
+    fn entities_are_summarised_from_the_end_of_the_first_tenth() {
+        // A burst of entities in the warm-up is not counted; a peak later is.
+        let counts = [900.0, 500.0, 510.0, 505.0, 640.0, 505.0, 500.0, 510.0, 505.0, 500.0, 502.0];
+        let rows: Vec<Row> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| Row { entities: Some(n), ..row(i as f64 * 10.0, 200.0, 100.0) })
+            .collect();
+        let s = summarize(&rows).expect("rows");
+        assert_eq!(s.entities, Some((500.0, 502.0, 640.0)), "{s:?}");
+    }
+
+    #[test]
     fn the_plot_draws_the_series() {
         let rows: Vec<Row> = (0..10).map(|i| row(i as f64 * 10.0, 200.0 + i as f64, 120.0)).collect();
         let img = render(&rows).expect("draws");
-        assert_eq!(img.dimensions(), (PLOT_W_PX, PLOT_H_PX));
+        assert_eq!(img.dimensions(), (PLOT_W_PX, 3 * PANEL_H_PX));
+        assert_eq!(img.pixels().filter(|p| p.0 == [140, 86, 75]).count(), 0, "no entity panel without entities");
+        let with: Vec<Row> = rows.iter().map(|r| Row { entities: Some(500.0 + r.elapsed_s), ..*r }).collect();
+        let img4 = render(&with).expect("draws");
+        assert_eq!(img4.dimensions(), (PLOT_W_PX, 4 * PANEL_H_PX));
+        let brown = img4.pixels().filter(|p| p.0 == [140, 86, 75]).count();
+        assert!(brown > 100, "the entity line is drawn: {brown} pixels");
         let coloured = img.pixels().filter(|p| p.0 == [31, 119, 180]).count();
         assert!(coloured > 100, "the RSS line is drawn: {coloured} pixels");
         let red = img.pixels().filter(|p| p.0 == [214, 39, 40]).count();
