@@ -6,28 +6,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use emoji_mirror::source::{SourceEvent, SourceSpec};
 use emoji_mirror::vision::{self, FaceDetector};
 use image::RgbImage;
 use serde_json::Value;
 
-/// One virtual display at a time: `xvfb-run -a` picks a free display number, and two
-/// starting at once can pick the same one.
-static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Runs `xvfb-run ... <the app> args...` (one at a time) and returns its output.
 fn run_under_xvfb(timeout_s: u32, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    let _one_at_a_time = DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    Command::new("timeout")
-        .arg(timeout_s.to_string())
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+    let _one_at_a_time = common::one_display();
+    common::xvfb_app(timeout_s, common::XVFB_SCREEN)
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CONFIG_HOME", common::empty_config_home())
-        .env("XDG_DATA_HOME", common::empty_data_home())
         .output()
         .expect("xvfb-run (scripts/setup.sh installs it)")
 }

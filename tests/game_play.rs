@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -21,20 +20,12 @@ const DEMO: &str = "neutral,happy,angry";
 /// The targets that must be reached within their own segment of the clip.
 const MUST_REACH: [&str; 2] = ["neutral", "happy"];
 
-/// One virtual display at a time: `xvfb-run -a` picks a free display number, and two
-/// starting at once can pick the same one.
-static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Runs `xvfb-run ... <the app> args...` (one at a time) with its own settings and data
 /// folders, and returns its output.
 fn run_under_xvfb(timeout_s: u32, args: &[&std::ffi::OsStr], home: &Path) -> std::process::Output {
-    let _one_at_a_time = DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    Command::new("timeout")
-        .arg(timeout_s.to_string())
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+    let _one_at_a_time = common::one_display();
+    common::xvfb_app(timeout_s, common::XVFB_SCREEN)
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data-home"))
         .output()

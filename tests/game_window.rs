@@ -9,13 +9,8 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
-
-/// One virtual display at a time: `xvfb-run -a` picks a free display number, and two
-/// starting at once can pick the same one.
-static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The virtual screen: large enough for both orientations.
 const XVFB_SCREEN: &str = "-screen 0 1920x1920x24";
@@ -26,17 +21,8 @@ const SIZES: [(&str, &str); 2] = [("landscape", "1920x1080"), ("portrait", "1080
 
 /// Runs `xvfb-run ... <the app> args...` (one at a time) and returns its output.
 fn run_under_xvfb(timeout_s: u32, args: &[&str]) -> std::process::Output {
-    let _one_at_a_time = DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    Command::new("timeout")
-        .arg(timeout_s.to_string())
-        .args(["xvfb-run", "-a", "-s", XVFB_SCREEN])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CONFIG_HOME", common::empty_config_home())
-        .env("XDG_DATA_HOME", common::empty_data_home())
-        .output()
-        .expect("xvfb-run (scripts/setup.sh installs it)")
+    let _one_at_a_time = common::one_display();
+    common::xvfb_app(timeout_s, XVFB_SCREEN).args(args).output().expect("xvfb-run (scripts/setup.sh installs it)")
 }
 
 fn screenshot_dir() -> PathBuf {

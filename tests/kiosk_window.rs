@@ -8,16 +8,10 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 
-/// One virtual display at a time: `xvfb-run -a` picks a free display number, and two
-/// starting at once can pick the same one.
-static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The virtual screen the kiosk fills (small: software rendering is slow), and its size.
-const XVFB_SCREEN: &str = "-screen 0 1280x720x24";
+/// The size of the virtual screen the kiosk fills (common::XVFB_SCREEN).
 const SCREEN_W: f64 = 1280.0;
 const SCREEN_H: f64 = 720.0;
 /// The PIN the tests' settings file sets.
@@ -26,7 +20,7 @@ const PIN: &str = "2468";
 /// Runs the app in kiosk mode with `settings` as its settings file until it saves
 /// `name`.png; returns the report.
 fn run_kiosk(name: &str, settings: &str, press: &str) -> Value {
-    let _one_at_a_time = DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one_at_a_time = common::one_display();
     let dir = common::project("target/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot folder");
     let png = dir.join(format!("{name}.png"));
@@ -37,10 +31,7 @@ fn run_kiosk(name: &str, settings: &str, press: &str) -> Value {
     let config: PathBuf = data.path().join("settings.toml");
     std::fs::write(&config, settings).expect("settings file");
     let clip = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
-    let out = Command::new("timeout")
-        .arg("400")
-        .args(["xvfb-run", "-a", "-s", XVFB_SCREEN])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+    let out = common::xvfb_app(400, common::XVFB_SCREEN)
         .arg("--kiosk")
         .arg("--video")
         .arg(&clip)
@@ -50,9 +41,6 @@ fn run_kiosk(name: &str, settings: &str, press: &str) -> Value {
         .arg(data.path())
         .arg("--config")
         .arg(&config)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CONFIG_HOME", common::empty_config_home())
-        .env("XDG_DATA_HOME", common::empty_data_home())
         .output()
         .expect("xvfb-run (scripts/setup.sh installs it)");
     let err = String::from_utf8_lossy(&out.stderr);

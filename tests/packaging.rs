@@ -78,9 +78,7 @@ fn the_heartbeat_stops_when_the_main_loop_hangs() {
     let log = dir.path().join("app.log");
     let log_file = std::fs::File::create(&log).expect("log file");
     let video = common::data("crema-d/mp4/1001_DFA_HAP_XX.mp4");
-    let mut child = Command::new("timeout")
-        .args(["300", "xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+    let mut child = common::xvfb_app(300, common::XVFB_SCREEN)
         .arg("--video")
         .arg(&video)
         .args(["--start-screen", "mirror", "--health-every", "1", "--simulate-hang-after-frames", HANG_AFTER_FRAMES])
@@ -90,7 +88,6 @@ fn the_heartbeat_stops_when_the_main_loop_hangs() {
         .arg(dir.path().join("settings.toml"))
         .arg("--data-dir")
         .arg(dir.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NOTIFY_SOCKET", &socket_path)
         .env_remove("WATCHDOG_USEC")
         .env_remove("WATCHDOG_PID")

@@ -8,12 +8,8 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
-
-/// One virtual display at a time (`xvfb-run -a` may pick the same free display twice).
-static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A folder of this test binary's own outputs (screenshots, settings files).
 fn out_dir() -> PathBuf {
@@ -43,19 +39,13 @@ fn launch(name: &str, args: &[&str], config: &std::path::Path) -> Run {
     let json = png.with_extension("json");
     let _ = std::fs::remove_file(&png);
     let _ = std::fs::remove_file(&json);
-    let _one_at_a_time = DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let out = Command::new("timeout")
-        .arg("300")
-        .args(["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
-        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+    let _one_at_a_time = common::one_display();
+    let out = common::xvfb_app(300, common::XVFB_SCREEN)
         .args(args)
         .arg("--config")
         .arg(config)
         .arg("--screenshot")
         .arg(&png)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CONFIG_HOME", common::empty_config_home())
-        .env("XDG_DATA_HOME", common::empty_data_home())
         .output()
         .expect("xvfb-run (scripts/setup.sh installs it)");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

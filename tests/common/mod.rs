@@ -43,6 +43,33 @@ pub fn command() -> Command {
     c
 }
 
+/// The virtual screen of most window tests (software rendering is slow: keep it small).
+pub const XVFB_SCREEN: &str = "-screen 0 1280x720x24";
+
+/// One virtual display at a time in a test binary: `xvfb-run -a` picks a free display
+/// number, and two starting at once can pick the same one.
+static DISPLAY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds this test binary's one virtual display until the guard drops (a failed test that
+/// held it does not block the others).
+pub fn one_display() -> std::sync::MutexGuard<'static, ()> {
+    DISPLAY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `timeout TIMEOUT_S xvfb-run -a -s SCREEN <the app>` from the project root, with no user
+/// settings file and the test data home; callers add the app's arguments and may override
+/// the environment. Hold [`one_display`] while it runs.
+pub fn xvfb_app(timeout_s: u32, screen: &str) -> Command {
+    let mut c = Command::new("timeout");
+    c.arg(timeout_s.to_string())
+        .args(["xvfb-run", "-a", "-s", screen])
+        .arg(env!("CARGO_BIN_EXE_emoji-mirror"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CONFIG_HOME", empty_config_home())
+        .env("XDG_DATA_HOME", empty_data_home());
+    c
+}
+
 /// Runs the emoji-mirror binary from the project root.
 pub fn run(args: &[&str]) -> Output {
     command().args(args).output().expect("the emoji-mirror binary runs")
