@@ -77,8 +77,9 @@ pub struct HackArgs {
     /// Seed of the order in which the squares or patterns are tried.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
-    /// The search: square (Square Attack, made for this kind of budget) or simba-dct (SimBA
-    /// with low-frequency cosine patterns, which stalls at the budget's edge).
+    /// The search: square (Square Attack: on ten happy crops, all ten turn within 8/255 and
+    /// 4/255 after a few hundred queries) or simba-dct (SimBA with low-frequency cosine
+    /// patterns: all ten within 8/255 after about 1,600 queries, one of ten within 4/255).
     #[arg(long, value_enum, default_value_t = MethodArg::Square)]
     pub method: MethodArg,
     #[command(flatten)]
