@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use emoji_mirror::remote::client::crop_shape;
 use emoji_mirror::remote::wire;
-use emoji_mirror::remote::{BrokerSettings, RemoteClassifier};
+use emoji_mirror::remote::{BrokerSettings, ClassifierMode, RemoteClassifier, current_mode};
 use emoji_mirror::vision::manifest::ClassifierManifest;
 use emoji_mirror::vision::{BBox, ClassifierSpec, Face, LANDMARKS};
 use rumqttc::v5::mqttbytes::QoS;
@@ -53,10 +53,22 @@ struct Broker {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// The CA of the broker's certificate, when it listens with TLS only.
+    ca: Option<PathBuf>,
 }
 
 impl Broker {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A broker that listens with TLS only, with the certificates that
+    /// scripts/make-test-certs.sh wrote to `certs`.
+    fn start_tls(certs: &std::path::Path) -> Self {
+        Self::start_with(Some(certs))
+    }
+
+    fn start_with(certs: Option<&std::path::Path>) -> Self {
         let program = mosquitto();
         let dir = tempfile::tempdir().expect("temp dir");
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
@@ -76,15 +88,23 @@ impl Broker {
         let acl = common::project("deploy/mosquitto/acl");
         // Run as root, mosquitto would switch to its own user, which cannot read the temp dir.
         let me = Command::new("id").arg("-un").output().map(|o| common::stdout(&o).trim().to_string());
+        let tls = certs.map_or_else(String::new, |c| {
+            format!(
+                "certfile {}\nkeyfile {}\ntls_version tlsv1.2\n",
+                c.join("server.crt").display(),
+                c.join("server.key").display()
+            )
+        });
         let conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\npersistence false\n\
+            "listener {port} 127.0.0.1\n{tls}allow_anonymous false\npassword_file {}\nacl_file {}\npersistence false\n\
              max_packet_size 1052672\nlog_dest stderr\nuser {}\n",
             passwd.display(),
             acl.display(),
             me.unwrap_or_else(|_| "root".into())
         );
         std::fs::write(dir.path().join("mosquitto.conf"), conf).expect("config");
-        let mut broker = Self { dir, port, child: None };
+        let ca = certs.map(|c| c.join("ca.crt"));
+        let mut broker = Self { dir, port, child: None, ca };
         broker.spawn();
         broker
     }
@@ -119,7 +139,8 @@ impl Broker {
     }
 
     fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        let scheme = if self.ca.is_some() { "mqtts" } else { "mqtt" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     fn password_file(&self, user: &str) -> PathBuf {
@@ -132,6 +153,7 @@ impl Broker {
             url: Some(self.url()),
             user: Some(user.into()),
             password_file: Some(self.password_file(user)),
+            ca: self.ca.clone(),
             ..BrokerSettings::default()
         }
     }
@@ -140,9 +162,14 @@ impl Broker {
     fn worker(&self, user: &str) -> Worker {
         let log_path = self.dir.path().join(format!("{user}.log"));
         let log = std::fs::File::create(&log_path).expect("worker log");
-        let child = common::command()
+        let mut command = common::command();
+        command
             .args(["worker", "--broker", &self.url(), "--broker-user", user, "--broker-password-file"])
-            .arg(self.password_file(user))
+            .arg(self.password_file(user));
+        if let Some(ca) = &self.ca {
+            command.arg("--broker-ca").arg(ca);
+        }
+        let child = command
             .env("RUST_LOG", "emoji_mirror=info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -412,4 +439,112 @@ fn wait_exit(child: &mut Child, wait: Duration) -> Option<std::process::ExitStat
         std::thread::sleep(Duration::from_millis(50));
     }
     None
+}
+
+/// Longest wait for a kiosk and its worker to come back after the broker restarted.
+const RECOVERY: Duration = Duration::from_secs(30);
+
+#[test]
+fn after_a_broker_restart_the_kiosk_switches_back_to_the_workers() {
+    let _serial = serial();
+    let mut broker = Broker::start();
+    let worker = broker.worker("worker-1");
+    let env = common::ort_env();
+    let settings = BrokerSettings { deadline_ms: 1000, retry_after_s: 0.2, ..broker.settings("kiosk-1") };
+    let mut kiosk = RemoteClassifier::connect(env, &classifier_spec(), &settings).expect("kiosk");
+    let counters = kiosk.counters();
+    let (frame, faces) = frame_and_faces();
+    classify_n(&mut kiosk, 5, &frame, &faces);
+    assert_eq!(counters.answered.load(Ordering::Relaxed), 5, "{}", counters.summary());
+    assert_eq!(current_mode(), ClassifierMode::Remote);
+
+    // The broker goes away: every frame is still classified, by the local model.
+    broker.stop();
+    classify_n(&mut kiosk, 5, &frame, &faces);
+    assert_eq!(current_mode(), ClassifierMode::Fallback, "{}", counters.summary());
+    let answered_while_away = counters.answered.load(Ordering::Relaxed);
+    assert!(counters.fallback.load(Ordering::Relaxed) >= 4, "{}", counters.summary());
+
+    // The broker comes back on the same port: the kiosk and the worker reconnect and
+    // subscribe again, and the workers answer again.
+    broker.spawn();
+    let started = Instant::now();
+    while current_mode() != ClassifierMode::Remote {
+        assert!(
+            started.elapsed() < RECOVERY,
+            "no switch back to the workers: {}\nworker: {}\nbroker: {}",
+            counters.summary(),
+            worker.log(),
+            broker.log()
+        );
+        classify_n(&mut kiosk, 1, &frame, &faces);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    classify_n(&mut kiosk, 5, &frame, &faces);
+    let answered = counters.answered.load(Ordering::Relaxed);
+    assert_eq!(answered, answered_while_away + 5, "the workers answer again: {}", counters.summary());
+    assert_eq!(current_mode(), ClassifierMode::Remote);
+    assert_eq!(counters.unknown.load(Ordering::Relaxed), 0, "{}", counters.summary());
+}
+
+/// Test certificates made by scripts/make-test-certs.sh in a new temp dir.
+fn make_test_certs() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let made = Command::new("bash")
+        .arg(common::project("scripts/make-test-certs.sh"))
+        .arg(dir.path())
+        .output()
+        .expect("make-test-certs.sh runs");
+    assert!(made.status.success(), "make-test-certs.sh: {}", common::stderr(&made));
+    dir
+}
+
+#[test]
+fn kiosks_and_workers_talk_over_tls_and_another_ca_is_refused() {
+    let _serial = serial();
+    let certs = make_test_certs();
+    let broker = Broker::start_tls(certs.path());
+    assert!(broker.url().starts_with("mqtts://"), "{}", broker.url());
+    let _worker = broker.worker("worker-1");
+    let env = common::ort_env();
+    let settings = BrokerSettings { deadline_ms: 10_000, ..broker.settings("kiosk-1") };
+    let (frame, faces) = frame_and_faces();
+    let classes;
+    let mut remote_probs = Vec::new();
+    {
+        let mut kiosk = RemoteClassifier::connect(env, &classifier_spec(), &settings).expect("kiosk");
+        let counters = kiosk.counters();
+        classes = kiosk.labels().len();
+        kiosk.classify_faces(&frame, &faces, &mut remote_probs).expect("classified");
+        classify_n(&mut kiosk, 2, &frame, &faces);
+        assert_eq!(counters.answered.load(Ordering::Relaxed), 3, "{}", counters.summary());
+        assert_eq!(counters.fallback.load(Ordering::Relaxed), 0, "{}", counters.summary());
+    }
+    // The workers' labels are the local model's.
+    let mut local = emoji_mirror::vision::open_classifier(env, &classifier_spec()).expect("local model");
+    let mut local_probs = Vec::new();
+    local.classify_faces(&frame, &faces, &mut local_probs).expect("classified locally");
+    let best = |p: &[f32]| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+    let remote_labels: Vec<_> = remote_probs.chunks(classes).map(best).collect();
+    let local_labels: Vec<_> = local_probs.chunks(classes).map(best).collect();
+    assert_eq!(remote_labels, local_labels);
+
+    // A client that trusts another CA refuses the broker's certificate, and says why.
+    let other = make_test_certs();
+    let settings = BrokerSettings { ca: Some(other.path().join("ca.crt")), ..broker.settings("kiosk-1") };
+    let options = emoji_mirror::remote::mqtt_options(&settings, "kiosk-1").expect("options");
+    let (_client, mut connection) = Client::new(options, 10);
+    let refused = connection.recv_timeout(Duration::from_secs(10));
+    let Ok(Err(e)) = refused else { panic!("a broker certificate from another CA was accepted: {refused:?}") };
+    let text = format!("{e}: {e:?}");
+    assert!(matches!(e, ConnectionError::Tls(_)), "{text}");
+    // Both test CAs have the same name: the broker's certificate names its issuer, whose
+    // signature then does not check out.
+    assert!(text.contains("invalid peer certificate"), "{text}");
+    // Without TLS, the TLS listener does not talk MQTT at all.
+    let plain = BrokerSettings { url: Some(format!("mqtt://127.0.0.1:{}", broker.port)), ..broker.settings("kiosk-1") };
+    let options = emoji_mirror::remote::mqtt_options(&plain, "kiosk-1").expect("options");
+    let (_client, mut connection) = Client::new(options, 10);
+    let plain = connection.recv_timeout(Duration::from_secs(10));
+    assert!(!matches!(plain, Ok(Ok(Event::Incoming(Packet::ConnAck(_))))), "{plain:?}");
 }

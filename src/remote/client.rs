@@ -224,15 +224,17 @@ impl RemoteClassifier {
             tracing::info!("the workers did not answer in {} ms: classifying locally", self.deadline.as_millis());
             self.switch(ClassifierMode::Fallback);
         } else {
-            // Fallback: an answer to the last probe switches back (from the next frame on).
-            self.take_answers(None, probs);
-            probs.clear();
+            // Remote here means the connection was lost since the last frame.
             if self.mode == ClassifierMode::Remote {
                 tracing::info!("the broker is away: classifying locally");
                 self.switch(ClassifierMode::Fallback);
             }
+            // Fallback: an answer to the last probe switches back (from the next frame on,
+            // so this check comes after the one above, which would undo it).
+            self.take_answers(None, probs);
+            probs.clear();
             let probe_due = self.probe.is_none_or(|(_, at)| at.elapsed() >= self.retry_after);
-            if connected && probe_due {
+            if connected && probe_due && self.mode == ClassifierMode::Fallback {
                 if let Some((old, _)) = self.probe.take() {
                     self.give_up(old);
                 }
