@@ -13,10 +13,10 @@
 #   SOAK_VIDEO            the video (default openmpf-samples/video_01.mp4 in the data folder)
 #   SOAK_EVERY_S          seconds between samples (default 10)
 #   SOAK_MAX_GROWTH_MIB   allowed growth of resident memory in MiB (default 10)
-# Writes OUT_DIR/soak.csv (elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps),
+# Writes OUT_DIR/soak.csv (elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps,entities),
 # OUT_DIR/soak.png, OUT_DIR/summary.txt and the app's output in OUT_DIR/app.log.
 # The app reports its own figures (--stats-every): elapsed time, VmRSS from its
-# /proc status, frame time p50/p95 over the interval, analysis fps.
+# /proc status, frame time p50/p95 over the interval, analysis fps, live entities.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -53,12 +53,12 @@ if [[ $status -ne 0 && $status -ne 124 ]]; then
   exit 1
 fi
 
-# "stats elapsed_s=.. rss_mib=.. frame_ms_p50=.. frame_ms_p95=.. analysis_fps=.." -> CSV.
+# "stats elapsed_s=.. rss_mib=.. frame_ms_p50=.. frame_ms_p95=.. analysis_fps=.. entities=.." -> CSV.
 {
-  echo "elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps"
+  echo "elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps,entities"
   awk '/^stats / {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    print v["elapsed_s"] "," v["rss_mib"] "," v["frame_ms_p50"] "," v["frame_ms_p95"] "," v["analysis_fps"]
+    print v["elapsed_s"] "," v["rss_mib"] "," v["frame_ms_p50"] "," v["frame_ms_p95"] "," v["analysis_fps"] "," v["entities"]
   }' "${out}/app.log"
 } >"${out}/soak.csv"
 rows=$(($(wc -l <"${out}/soak.csv") - 1))
