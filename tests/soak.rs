@@ -33,19 +33,21 @@ fn a_short_soak_samples_memory_and_frame_time_and_memory_stays_flat() {
     let (stdout, stderr) = (common::stdout(&run), common::stderr(&run));
     assert!(run.status.success(), "soak failed: {}\n{stdout}\n{stderr}", run.status);
     assert!(stdout.contains("growth"), "a summary is printed: {stdout}");
+    assert!(stdout.contains("entities: "), "the entity count is summarised: {stdout}");
 
     let csv = std::fs::read_to_string(out.join("soak.csv")).expect("soak.csv");
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps"));
+    assert_eq!(lines.next(), Some("elapsed_s,rss_mib,frame_ms_p50,frame_ms_p95,analysis_fps,entities"));
     let rows: Vec<Vec<f64>> = lines
         .map(|l| l.split(',').map(|v| v.parse::<f64>().unwrap_or_else(|e| panic!("{l}: {e}"))).collect())
         .collect();
     assert!(rows.len() >= MIN_ROWS, "{} samples:\n{csv}", rows.len());
     for r in &rows {
-        assert_eq!(r.len(), 5, "{r:?}");
+        assert_eq!(r.len(), 6, "{r:?}");
         assert!(r[1] > 50.0, "a real resident size in MiB: {r:?}");
         assert!(r[2] > 0.0 && r[3] >= r[2], "p95 frame time is at least p50: {r:?}");
         assert!(r[4] > 0.0, "faces are analysed: {r:?}");
+        assert!(r[5] >= 1.0, "the app's world has entities: {r:?}");
     }
     let duration = rows[rows.len() - 1][0] - rows[0][0];
     let baseline = rows.iter().find(|r| r[0] >= rows[0][0] + duration * 0.1).expect("a sample after the first tenth");
