@@ -121,6 +121,93 @@ class Resume(unittest.TestCase):
             self.assertIn("--lr", str(e.exception))
 
 
+class EnsembleAndDistillation(unittest.TestCase):
+    """ensemble.py reads networks back from train.py's files; train.py distils and mixes up."""
+
+    def train_tiny(self, csv, out, name, extra=()):
+        argv = ["--train-csv", str(csv), "--test-csv", str(csv), "--test-usage", "Training", "--epochs", "2",
+                "--widths", "4,8", "--convs-per-stage", "1", "--batch", "16", "--threads", "1", "--quiet",
+                "--out-dir", str(out), "--name", name, "--seed", str(len(name))] + list(extra)
+        with contextlib.redirect_stdout(io.StringIO()) as log:
+            summary = train.train(train.parse_args(argv))
+        return summary, log.getvalue()
+
+    def test_members_read_from_weights_and_onnx_compute_what_was_trained(self):
+        import ensemble
+
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            csv = d / "tiny.csv.gz"
+            write_synthetic_csv(csv)
+            self.train_tiny(csv, d, "a")
+            x = train.normalise(torch.rand(5, 1, 48, 48))
+            from_pt = ensemble.load_member(d / "a.pt")
+            saved = torch.load(d / "a.pt")
+            reference = train.EmotionCnn((4, 8), 1)
+            reference.load_state_dict(saved["state_dict"])
+            reference.eval()
+            with torch.no_grad():
+                want = torch.softmax(reference(x), 1)
+                torch.testing.assert_close(torch.softmax(from_pt(x), 1), want)
+                # The ONNX export folds batch norm into the convolutions; read back it is the same function.
+                from_onnx = ensemble.load_member(d / "a-fast.onnx")
+                torch.testing.assert_close(torch.softmax(from_onnx(x), 1), want, atol=1e-5, rtol=1e-4)
+                mirrored = ensemble.load_member(d / "a.onnx")
+                torch.testing.assert_close(torch.softmax(mirrored(x), 1), want, atol=1e-5, rtol=1e-4)
+            self.assertEqual(tuple(from_onnx.head.weight.shape), (7, 8))
+
+    def test_an_ensemble_averages_its_members_probabilities(self):
+        import ensemble
+
+        torch.manual_seed(0)
+        a, b = train.EmotionCnn((4, 8), 1).eval(), train.EmotionCnn((6, 12), 1).eval()
+        x = torch.rand(4, 1, 48, 48)
+        with torch.no_grad():
+            got = torch.softmax(ensemble.Ensemble([a, b])(x), 1)
+            want = (torch.softmax(a(x), 1) + torch.softmax(b(x), 1)) / 2
+        torch.testing.assert_close(got, want)
+        self.assertTrue(torch.allclose(got.sum(1), torch.ones(4)))
+
+    def test_a_wrong_file_is_refused_with_its_name(self):
+        import ensemble
+
+        with tempfile.TemporaryDirectory() as d:
+            bad = Path(d) / "not-a-model.onnx"
+            bad.write_bytes(b"garbage")
+            with self.assertRaises(train.DataError) as e:
+                ensemble.load_member(bad)
+            self.assertIn("not-a-model.onnx", str(e.exception))
+
+    def test_distillation_with_mixup_trains_and_reports_the_teacher(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            csv = d / "tiny.csv.gz"
+            write_synthetic_csv(csv)
+            self.train_tiny(csv, d, "teacher")
+            summary, log = self.train_tiny(csv, d, "student", ["--teacher", str(d / "teacher.pt"),
+                                                                "--teacher", str(d / "teacher-fast.onnx"),
+                                                                "--mixup", "0.3"])
+            self.assertIn("teacher (2 networks", log)
+            self.assertIsNotNone(summary)
+            history = json.loads((d / "history.json").read_text())
+            self.assertEqual(history["args"]["mixup"], 0.3)
+            self.assertEqual(len(history["args"]["teacher"]), 2)
+            self.assertTrue(all(np.isfinite(h["train_loss"]) for h in history["history"]))
+
+    def test_the_student_loss_follows_the_teacher(self):
+        logits = torch.tensor([[2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+        y = torch.tensor([0])
+        agree = torch.tensor([[0.94, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01]])
+        disagree = torch.tensor([[0.01, 0.94, 0.01, 0.01, 0.01, 0.01, 0.01]])
+        hard = train.student_loss(logits, y, None, 0.0, 0.7, 2.0)
+        self.assertAlmostEqual(hard.item(), torch.nn.functional.cross_entropy(logits, y).item(), places=6)
+        self.assertLess(train.student_loss(logits, y, agree, 0.0, 0.7, 2.0).item(),
+                        train.student_loss(logits, y, disagree, 0.0, 0.7, 2.0).item())
+        # mixup: lam 1 is the first target alone
+        mixed = train.student_loss(logits, (y, torch.tensor([1]), 1.0), (agree, disagree), 0.0, 0.7, 2.0)
+        self.assertAlmostEqual(mixed.item(), train.student_loss(logits, y, agree, 0.0, 0.7, 2.0).item(), places=6)
+
+
 class Bf16Autocast(unittest.TestCase):
     def test_the_network_runs_forward_and_backward_under_cpu_bf16_autocast(self):
         model = train.EmotionCnn((4, 8), 1, 0.0).to(memory_format=torch.channels_last)

@@ -116,9 +116,23 @@ def parse_args(argv=None):
                    help="continue the run this checkpoint was written by (same settings); it keeps writing there")
     p.add_argument("--stop-after-epochs", type=int, metavar="N",
                    help="leave after N epochs of this invocation without exporting, as an interruption would")
+    p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="mixup: train on blends of two faces (share ~ Beta(ALPHA, ALPHA)) with their targets"
+                   " blended alike; 0 = off, 0.2-0.4 typical")
+    p.add_argument("--teacher", type=Path, action="append", metavar="MEMBER",
+                   help="distil from this network (train.py weights <name>.pt or a train.py ONNX export);"
+                   " repeat for an ensemble: the student learns the members' mean probabilities")
+    p.add_argument("--distill-weight", type=float, default=0.7,
+                   help="share of the teacher's soft targets in the loss (the rest: the FER2013 labels)")
+    p.add_argument("--distill-temp", type=float, default=2.0,
+                   help="temperature that softens the teacher's and the student's probabilities")
     p.add_argument("--bf16", action="store_true",
                    help="train under bf16 autocast when the CPU has amx_bf16 or avx512_bf16 (fp32 otherwise)")
     args = p.parse_args(argv)
+    if args.mixup < 0:
+        p.error(f"--mixup: expected ALPHA >= 0, got {args.mixup}")
+    if not 0.0 <= args.distill_weight <= 1.0 or args.distill_temp <= 0:
+        p.error("--distill-weight must be within 0..1 and --distill-temp above 0")
     if not args.select_on_test and not 0.0 < args.val_fraction < 1.0:
         p.error(f"--val-fraction: expected a share between 0 and 1, got {args.val_fraction}")
     try:
@@ -139,7 +153,8 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 RESUME_KEYS = (
     "train_csv", "train_usage", "keep_list", "limit", "val_fraction", "split_seed", "select_on_test",
     "test_csv", "test_usage", "test_limit", "epochs", "batch", "lr", "weight_decay", "dropout",
-    "label_smoothing", "widths", "convs_per_stage", "no_augment", "seed", "bf16",
+    "label_smoothing", "widths", "convs_per_stage", "no_augment", "seed", "bf16", "mixup", "teacher",
+    "distill_weight", "distill_temp",
 )
 CHECKPOINT_VERSION = 1
 
@@ -252,6 +267,35 @@ def evaluate(model, faces, labels, batch=512, flip_tta=False):
     return sum(losses) / len(faces), (preds == labels).float().mean().item(), preds
 
 
+def teacher_targets(paths, faces, threads):
+    """The mean softmax probabilities [N,7] of the teacher networks on (normalised) faces and their
+    mirror images, computed once before training: the augmented face keeps its face's targets."""
+    import ensemble
+
+    members = [ensemble.load_member(p) for p in paths]
+    return ensemble.probabilities(ensemble.Ensemble(members), faces, flip=True)
+
+
+def student_loss(logits, y, soft, smoothing, weight, temp):
+    """Cross-entropy with the labels, blended with the temperature-softened KL divergence from the
+    teacher's probabilities `soft` (None: labels only). `y` and `soft` may be pairs for mixup:
+    ((y_a, y_b, lam), (soft_a, soft_b))."""
+    if isinstance(y, tuple):
+        ya, yb, lam = y
+        hard = lam * F.cross_entropy(logits, ya, label_smoothing=smoothing) + (1 - lam) * F.cross_entropy(
+            logits, yb, label_smoothing=smoothing
+        )
+        if soft is not None:
+            soft = lam * soft[0] + (1 - lam) * soft[1]
+    else:
+        hard = F.cross_entropy(logits, y, label_smoothing=smoothing)
+    if soft is None or weight == 0:
+        return hard
+    target = torch.softmax(torch.log(soft.clamp_min(1e-8)) / temp, 1)
+    kd = F.kl_div(F.log_softmax(logits / temp, 1), target, reduction="batchmean") * temp * temp
+    return (1 - weight) * hard + weight * kd
+
+
 def confusion(labels, preds, classes=7):
     m = np.zeros((classes, classes), dtype=np.int64)
     for t, p in zip(labels.tolist(), preds.tolist()):
@@ -299,6 +343,15 @@ def train(args):
     xva, yva = to_tensor(va_faces), torch.from_numpy(va_labels)
     xte, yte = to_tensor(te_faces), torch.from_numpy(te_labels)
     del all_faces, tr_faces, va_faces, te_faces
+    soft = None
+    if args.teacher:
+        t_soft = time.time()
+        soft = teacher_targets(args.teacher, normalise(xtr), args.threads)
+        agree = (soft.argmax(1) == ytr).float().mean().item()
+        print(f"      teacher ({len(args.teacher)} network{'s' if len(args.teacher) > 1 else ''}, mirror-averaged):"
+              f" soft targets for {len(xtr)} faces, agreeing with {agree:.1%} of their labels"
+              f" ({time.time() - t_soft:.0f} s); distil weight {args.distill_weight}, temperature {args.distill_temp}",
+              flush=True)
 
     bf16_flags = cpu_bf16_flags() if args.bf16 else []
     use_bf16 = bool(bf16_flags)
@@ -353,12 +406,19 @@ def train(args):
             x = xtr[idx]
             if augment is not None:
                 x = augment(x)
-            x = normalise(x).contiguous(memory_format=torch.channels_last)
             y = ytr[idx]
+            target, soft_b = y, (soft[idx] if soft is not None else None)
+            if args.mixup > 0:
+                lam = float(np.random.beta(args.mixup, args.mixup))
+                perm = torch.randperm(len(idx), generator=gen)
+                x = lam * x + (1 - lam) * x[perm]
+                target = (y, y[perm], lam)
+                soft_b = (soft_b, soft_b[perm]) if soft_b is not None else None
+            x = normalise(x).contiguous(memory_format=torch.channels_last)
             with autocast():
                 logits = model(x)
             logits = logits.float()
-            loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
+            loss = student_loss(logits, target, soft_b, args.label_smoothing, args.distill_weight, args.distill_temp)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -466,7 +526,14 @@ def train(args):
 
 def vars_for_json(args):
     # Paths relative to the repository, so that a committed report names no machine's folders.
-    return {k: (os.path.relpath(v, ROOT) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    def rel(v):
+        if isinstance(v, Path):
+            return os.path.relpath(v, ROOT)
+        if isinstance(v, (list, tuple)) and any(isinstance(i, Path) for i in v):
+            return [rel(i) for i in v]
+        return v
+
+    return {k: rel(v) for k, v in vars(args).items()}
 
 
 def hardware(threads):
@@ -481,7 +548,9 @@ def hardware(threads):
     return f"{cpu}, {threads} PyTorch threads, no GPU"
 
 
-def export(model, model_dir, name, flip, args):
+def export(model, model_dir, name, flip, args, description=None):
+    """Writes <model_dir>/<name>.onnx and its manifest; `description` replaces the line naming
+    the widths (for graphs that are not one train.py network, such as an ensemble)."""
     model = model.to(memory_format=torch.contiguous_format).eval()
     wrapper = ExportWrapper(model, flip_tta=flip).eval()
     onnx_path = model_dir / f"{name}.onnx"
@@ -496,9 +565,11 @@ def export(model, model_dir, name, flip, args):
         do_constant_folding=True,
     )
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
-    widths = ",".join(map(str, args.widths))
+    if description is None:
+        widths = ",".join(map(str, args.widths))
+        description = f"by training/train.py (widths {widths}, {args.convs_per_stage} convs per stage)"
     manifest = f"""# Manifest of emoji-mirror's own emotion CNN, trained from scratch on FER2013 Training
-# by training/train.py (widths {widths}, {args.convs_per_stage} convs per stage); see training/report/.
+# {description}; see training/report/.
 name = "emoji-mirror emotion CNN ({name}{"" if flip else ", no mirror averaging"})"
 task = "classify"
 file = "{onnx_path.name}"
