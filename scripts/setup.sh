@@ -3,7 +3,7 @@
 #  - system packages the build needs: FFmpeg headers (video decoding), libclang (bindgen), pkg-config,
 #    the ffmpeg command (the tests cut test clips with it), and a virtual display with
 #    software Vulkan (xvfb, mesa-vulkan-drivers) for the window tests, strace for the privacy test
-#  - the training tool's Python packages from Debian (CPU PyTorch 1.13, numpy, matplotlib for the
+#  - the training tool's Python packages from Debian (CPU PyTorch 1.13, numpy, matplotlib, onnx for the
 #    system python3; see training/requirements.txt)
 #  - the ONNX Runtime shared library in .ort/ (scripts/setup-ort.sh)
 # The model files are committed in models/; nothing is downloaded by `cargo build`.
@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(pkg-config libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
           libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
           xvfb xauth mesa-vulkan-drivers libvulkan1 strace
-          python3-torch python3-numpy python3-matplotlib)
+          python3-torch python3-numpy python3-matplotlib python3-onnx)
 # pip fetches the ONNX Runtime wheel; any python3 with pip will do.
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3 python3-pip)
 # systemd-analyze verifies the units in packaging/ (tests/packaging.rs).
