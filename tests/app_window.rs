@@ -391,3 +391,60 @@ fn command_line_values_are_not_written_to_the_settings_file() {
     );
     assert_eq!(std::fs::read_to_string(&config).expect("settings"), mine, "the file is unchanged");
 }
+
+/// The `--bench-frames` line's figures: (render fps, analysis fps, latency p50, p95, render ms).
+fn bench_figures(stdout: &str) -> (f32, f32, f32, f32, f32) {
+    let line = stdout.lines().find(|l| l.starts_with("render ")).unwrap_or_else(|| panic!("no bench line in {stdout}"));
+    let number_after = |key: &str| -> f32 {
+        let at = line.find(key).unwrap_or_else(|| panic!("{key:?} in {line}")) + key.len();
+        let text: String = line[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        text.parse().unwrap_or_else(|_| panic!("a number after {key:?} in {line}"))
+    };
+    (
+        number_after("render "),
+        number_after("analysis "),
+        number_after("p50 "),
+        number_after("p95 "),
+        number_after("; render "),
+    )
+}
+
+/// Render on demand (the default): the engine's frames wake the window, each is drawn, and
+/// its camera-to-screen latency is closed at the presented frame (the render world's
+/// figures reach the bench line).
+#[test]
+fn on_demand_the_window_draws_each_new_frame_and_times_it_to_the_screen() {
+    let video = common::data("openmpf-samples/video_01.mp4");
+    let out = run_under_xvfb(
+        240,
+        &[
+            "--video".as_ref(),
+            video.as_os_str(),
+            "--render-mode".as_ref(),
+            "on-demand".as_ref(),
+            "--bench-frames".as_ref(),
+            "40".as_ref(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (render_fps, analysis_fps, p50, p95, render_ms) = bench_figures(&stdout);
+    assert!(render_fps > 0.0 && analysis_fps > 0.0, "{stdout}");
+    assert!(p50 > 0.0 && p95 >= p50, "latencies to the presented frame are measured: {stdout}");
+    assert!(render_ms > 0.0, "the render thread's time per frame is measured: {stdout}");
+}
+
+/// With nothing new to show (one still image, no script), the window still ticks: it does
+/// not wait for an event that never comes, and quits when its frames are counted.
+#[test]
+fn on_demand_a_still_picture_does_not_stall_the_window() {
+    let image = common::data("openmpf-samples/race.jpg");
+    let out = run_under_xvfb(
+        240,
+        &["--image".as_ref(), image.as_os_str(), "--start-screen".as_ref(), "mirror".as_ref(), "--bench-frames".as_ref(), "12".as_ref()],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (render_fps, ..) = bench_figures(&stdout);
+    assert!(render_fps > 0.0, "{stdout}");
+}

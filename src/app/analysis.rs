@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 
 use super::AppError;
+use super::redraw::FrameWaker;
 use crate::compose;
 use crate::config::Settings;
 use crate::engine::{
@@ -49,10 +50,25 @@ pub struct AnalysisWorker {
 
 impl AnalysisWorker {
     /// Starts the engine; a missing model or runtime becomes a message, not an error.
-    pub fn start(source: SourceSpec, settings: &Settings, options: &AnalysisOptions) -> Result<Self, AppError> {
-        let tap = match &options.record_tracks {
+    /// `waker` wakes the window's event loop with each analysed frame (render on demand).
+    pub fn start(
+        source: SourceSpec,
+        settings: &Settings,
+        options: &AnalysisOptions,
+        waker: Option<FrameWaker>,
+    ) -> Result<Self, AppError> {
+        let recorder = match &options.record_tracks {
             Some(path) => Some(track_recorder(path)?),
             None => None,
+        };
+        let tap: Option<FrameTap> = match (recorder, waker) {
+            (None, None) => None,
+            (Some(record), None) => Some(record),
+            (None, Some(waker)) => Some(Box::new(move |frame: &AnalysedFrame| waker.wake(frame.index))),
+            (Some(mut record), Some(waker)) => Some(Box::new(move |frame: &AnalysedFrame| {
+                record(frame);
+                waker.wake(frame.index);
+            })),
         };
         let engine_options = EngineOptions {
             delivery: if options.every_frame { Delivery::EveryFrame } else { Delivery::NewestOnly },

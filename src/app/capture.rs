@@ -3,8 +3,9 @@
 //! `--screenshot PATH --exit-after-frames N` saves the window after N frames with
 //! video and exits (kiosk checks, tests); a JSON file beside the PNG says what was
 //! on screen (frame index, video rect, faces, help panel, the screen, its buttons and
-//! items). `--bench-frames N` prints render fps and camera-to-screen latency
-//! percentiles, then exits.
+//! items). `--bench-frames N` prints render fps, analysis fps (the frames the engine
+//! analysed, over the run), camera-to-screen latency percentiles to the presented frame, peak RSS
+//! and the render and analysis milliseconds per frame, then exits.
 //!
 //! Scripted input: `--press KEYS` presses keys one after the other (`<enter>`, `<esc>`
 //! and `<backspace>` name those keys; `<ctrl-alt-o>` presses a chord); `--tap NAME,...` taps on-screen buttons by name
@@ -17,7 +18,8 @@
 //!
 //! `--stats-every SECS` prints one line every SECS seconds to stdout for long runs (the
 //! soak script reads it): seconds since start, resident memory, frame time p50/p95 over
-//! the interval, analysis fps.
+//! the interval, analysis fps, live entities, render fps and the camera-to-screen latency
+//! p50/p95 of the presented frames over the last few seconds (see [`super::present`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -524,10 +526,13 @@ fn print_stats(
     let Some((p50, p95)) = frames.add(time.delta_secs(), every_s) else { return };
     let rss_mib = crate::memory::rss_bytes().map_or(-1.0, |b| b as f64 / (1024.0 * 1024.0));
     println!(
-        "stats elapsed_s={:.1} rss_mib={rss_mib:.1} frame_ms_p50={p50:.1} frame_ms_p95={p95:.1} analysis_fps={:.1} entities={}",
+        "stats elapsed_s={:.1} rss_mib={rss_mib:.1} frame_ms_p50={p50:.1} frame_ms_p95={p95:.1} analysis_fps={:.1} entities={} render_fps={:.1} latency_ms_p50={:.0} latency_ms_p95={:.0}",
         frames.started.elapsed().as_secs_f32(),
         stats.analysis_fps,
         entities.len(),
+        stats.render_fps,
+        stats.latency_p50_ms,
+        stats.latency_p95_ms,
     );
 }
 
@@ -535,6 +540,7 @@ fn finish_benchmark(
     opts: Res<CaptureOptions>,
     count: Res<FrameCount>,
     stats: Res<Stats>,
+    worker: Res<super::analysis::AnalysisWorker>,
     mut exit: MessageWriter<AppExit>,
     mut done: Local<bool>,
 ) {
@@ -545,13 +551,20 @@ fn finish_benchmark(
     *done = true;
     let secs = count.started.map_or(0.0, |s| s.elapsed().as_secs_f32()).max(1e-6);
     let mut lat = stats.latencies_ms.clone();
+    // Analysis: the frames the engine analysed over the run (the first one started the
+    // clock), whether or not the window drew each of them.
+    let analysed = worker.engine.as_ref().map_or(0, |e| e.summary().frames);
+    let analysis_fps = analysed.saturating_sub(1) as f32 / secs;
     let rss = crate::memory::peak_rss_bytes().map_or(String::from("?"), |b| format!("{} MiB", b / (1024 * 1024)));
+    // The latencies run to the presented frame (see `present`).
     println!(
-        "render {:.1} fps over {n} frames; analysis {:.1} fps; camera-to-screen latency p50 {:.0} ms, p95 {:.0} ms; peak RSS {rss}",
+        "render {:.1} fps over {n} frames; analysis {:.1} fps; camera-to-screen latency p50 {:.0} ms, p95 {:.0} ms; peak RSS {rss}; render {:.1} ms per frame, analysis {:.1} ms per frame",
         n as f32 / secs,
-        stats.analysis_fps,
+        analysis_fps,
         percentile(&mut lat, 50.0),
         percentile(&mut lat, 95.0),
+        stats.render_ms,
+        stats.inference_ms,
     );
     exit.write(AppExit::Success);
 }

@@ -34,6 +34,8 @@ pub mod layout;
 pub mod names;
 pub mod notice;
 pub mod pose;
+pub mod present;
+pub mod redraw;
 pub mod screens;
 pub mod settings_file;
 pub mod sheet;
@@ -147,6 +149,8 @@ pub struct AppOptions {
     pub stats_every_s: Option<f32>,
     /// Supervision: status file, health line interval (`--status-file`, `--health-every`).
     pub health: health::HealthOptions,
+    /// When the window is drawn (`--render-mode`, `--render-fps`; see [`redraw`]).
+    pub render: redraw::RenderOptions,
 }
 
 /// How `--kiosk` runs the window (its operator lock comes from `[kiosk]` in the settings).
@@ -182,8 +186,8 @@ pub fn run(options: AppOptions) -> Result<(), AppError> {
                 ..default()
             }),
     )
-    // Keep updating without focus (kiosks, and under a virtual display).
-    .insert_resource(WinitSettings { focused_mode: UpdateMode::Continuous, unfocused_mode: UpdateMode::Continuous })
+    // The same without focus (kiosks, and under a virtual display); see `redraw`.
+    .insert_resource(options.render.winit_settings())
     .add_plugins(bevy_egui::EguiPlugin::default());
     add_app_plugins(&mut app, options)?;
     match app.run() {
@@ -198,7 +202,12 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         let labels = classifier_labels(&options.settings)?;
         app.insert_resource(emoji::load_emoji_dir(dir, &labels)?);
     }
-    let worker = analysis::AnalysisWorker::start(options.source.clone(), &options.settings, &options.analysis)?;
+    let waker = redraw::FrameWaker::of(app);
+    if let Some(w) = &waker {
+        app.insert_resource(redraw::FrameWakerResource(w.clone()));
+    }
+    let worker =
+        analysis::AnalysisWorker::start(options.source.clone(), &options.settings, &options.analysis, waker)?;
     let source_kind = match &options.source {
         SourceSpec::Camera(_) => "camera",
         SourceSpec::Video(_) => "video",
@@ -218,6 +227,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
     .insert_resource(capture::CaptureOptions::from_options(&options))
     .insert_resource(options.challenge.clone())
     .insert_resource(options.health.clone())
+    .insert_resource(options.render)
     .insert_resource(screens::challenge::ChallengeSettings(options.settings.game.clone()))
     .insert_resource(screens::results::Scores::open(options.data_dir.as_deref()))
     .insert_state(options.start_screen)
@@ -236,6 +246,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         settings_file::plugin,
         screens::plugin,
         health::plugin,
+        (present::plugin, redraw::plugin),
     ));
     Ok(())
 }

@@ -107,19 +107,25 @@ fn help_ui(
                 view.layout = if three { LayoutMode::ThreePane } else { LayoutMode::Mirror };
             }
             ui.separator();
-            ui.label(format!(
-                "{} {:.1} fps · analysis {:.1} fps",
-                stats.source_kind, stats.source_fps, stats.analysis_fps
-            ));
-            ui.label(format!(
-                "inference {:.1} ms/frame · camera-to-screen {:.0} ms",
-                stats.inference_ms, stats.latency_ms
-            ));
+            budgets_ui(ui, &stats);
             affect_panel_ui(ui, &faces);
             ui.label(format!("classifier: {}", crate::remote::current_mode().describe()));
         });
     rects.help = response.map(|r| r.response.rect);
     Ok(())
+}
+
+/// The help panel's live figures: the source, the render and analysis budgets, and the
+/// camera-to-screen latency to the presented frame (see [`super::present`]).
+fn budgets_ui(ui: &mut egui::Ui, stats: &Stats) {
+    ui.label(format!("{} {:.1} fps", stats.source_kind, stats.source_fps));
+    let cap = if stats.render_cap_fps > 0.0 { format!(" (on demand, cap {:.0})", stats.render_cap_fps) } else { String::new() };
+    ui.label(format!("render {:.1} fps · {:.1} ms/frame{cap}", stats.render_fps, stats.render_ms));
+    ui.label(format!("analysis {:.1} fps · {:.1} ms/frame", stats.analysis_fps, stats.inference_ms));
+    ui.label(format!(
+        "camera-to-screen {:.0} ms · p50 {:.0} · p95 {:.0} ms",
+        stats.latency_ms, stats.latency_p50_ms, stats.latency_p95_ms
+    ));
 }
 
 /// The help panel's edit of the confirmation window: its length and the share that confirms

@@ -35,6 +35,9 @@ pub struct LatestAnalysis {
     pub time_s: f64,
     pub tracks: TrackSnapshot,
     pub frame_size: UVec2,
+    /// When the engine received this frame from the source (the start of the
+    /// camera-to-screen latency, closed when the frame is presented: see [`super::present`]).
+    pub received_at: Option<Instant>,
 }
 
 /// What the worker said about the source and the models.
@@ -79,10 +82,23 @@ pub struct Stats {
     pub source_fps: f32,
     pub analysis_fps: f32,
     pub inference_ms: f32,
+    /// Camera-to-screen latency of the newest presented video frame, ms.
     pub latency_ms: f32,
-    /// Camera-to-screen latencies of this run, ms (bounded; for the benchmark).
+    /// p50 and p95 of the presented frames' latencies over the last few seconds, ms.
+    pub latency_p50_ms: f32,
+    pub latency_p95_ms: f32,
+    /// Source-to-texture latency of the newest frame, ms (the part before rendering).
+    pub upload_latency_ms: f32,
+    /// Camera-to-screen latencies (to the presented frame) of this run, ms (bounded; for the benchmark).
     pub latencies_ms: Vec<f32>,
     pub analysis_rate: RateMeter,
+    /// Frames rendered (presented) per second, and the render thread's milliseconds per
+    /// frame (smoothed); see [`super::present`].
+    pub render_fps: f32,
+    pub render_ms: f32,
+    pub render_rate: RateMeter,
+    /// The render cap in force (on demand; 0: continuous, no cap), see [`super::redraw`].
+    pub render_cap_fps: f32,
 }
 
 /// Latency samples kept for the benchmark (a fixed ring: memory stays flat).
@@ -192,16 +208,13 @@ fn receive_analysis(
     latest.index = a.index;
     latest.time_s = a.time.seconds();
     latest.frame_size = size;
+    latest.received_at = a.received_at;
     latest.tracks.copy_from(&a.tracks);
     stats.source_fps = a.source_fps;
     stats.inference_ms = a.inference_ms;
     stats.analysis_fps = stats.analysis_rate.tick(Instant::now());
     if let Some(t) = a.received_at {
-        let ms = t.elapsed().as_secs_f32() * 1000.0;
-        stats.latency_ms = ms;
-        if stats.latencies_ms.len() < MAX_LATENCY_SAMPLES {
-            stats.latencies_ms.push(ms);
-        }
+        stats.upload_latency_ms = t.elapsed().as_secs_f32() * 1000.0;
     }
     worker.recycle(a);
 }

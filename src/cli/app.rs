@@ -8,6 +8,7 @@ use clap::Args;
 
 use emoji_mirror::app::analysis::AnalysisOptions;
 use emoji_mirror::app::health::HealthOptions;
+use emoji_mirror::app::redraw::{RenderMode, RenderOptions};
 use emoji_mirror::app::screens::{ChallengeOptions, Screen};
 use emoji_mirror::app::settings_file::SavedSettings;
 use emoji_mirror::app::{AppOptions, KioskOptions, LayoutMode};
@@ -51,8 +52,20 @@ pub struct AppArgs {
     /// Render N frames, print render fps and camera-to-screen latency p50/p95, exit.
     #[arg(long, value_name = "N")]
     pub bench_frames: Option<u32>,
+    /// When the window is drawn: "on-demand" (a new frame, an animation or input; at most
+    /// --render-fps) or "continuous" (every frame, as fast as the machine can).
+    #[arg(long, value_name = "MODE", default_value = "on-demand", value_parser = ["on-demand", "continuous"])]
+    pub render_mode: String,
+    /// The most frames per second drawn on demand [default: the source's rate, at most the
+    /// display's refresh rate].
+    #[arg(long, value_name = "FPS", value_parser = parse_render_fps)]
+    pub render_fps: Option<f32>,
+    /// Draw with 4x multisampling (Bevy's default; off by default here: nothing on screen
+    /// needs it, and it costs the CPU a lot when the GPU is emulated).
+    #[arg(long)]
+    pub msaa: bool,
     /// Print a line every SECS seconds: elapsed time, resident memory, frame time p50/p95,
-    /// analysis fps (long runs; scripts/soak.sh reads it).
+    /// analysis fps, render fps, camera-to-screen latency p50/p95 (long runs; scripts/soak.sh reads it).
     #[arg(long, value_name = "SECS", value_parser = parse_positive_secs)]
     pub stats_every: Option<f32>,
     /// Keys to press one after the other after the first frames, e.g. "hl" or "m<esc>"
@@ -129,6 +142,13 @@ fn parse_positive_secs(s: &str) -> Result<f32, String> {
         .ok_or_else(|| format!("'{s}' is not a number of seconds above 0"))
 }
 
+fn parse_render_fps(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 1.0)
+        .ok_or_else(|| format!("'{s}' is not a frame rate of at least 1"))
+}
+
 pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
     if args.screenshot.is_some() && args.exit_after_frames.is_none() && !args.autoplay {
         anyhow::bail!("--screenshot needs --exit-after-frames N (or --autoplay) to say when");
@@ -189,6 +209,11 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
         data_dir: common.data_dir.clone(),
         kiosk: args.kiosk.then_some(KioskOptions { monitor: args.monitor }),
         stats_every_s: args.stats_every,
+        render: RenderOptions {
+            mode: RenderMode::from_name(&args.render_mode).unwrap_or_default(),
+            cap_fps: args.render_fps,
+            msaa: args.msaa,
+        },
         health: HealthOptions {
             status_file: health::status_path(
                 args.status_file.as_deref(),
