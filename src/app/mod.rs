@@ -46,7 +46,6 @@ pub mod video;
 use std::path::PathBuf;
 
 use bevy::prelude::*;
-use bevy::winit::{UpdateMode, WinitSettings};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
