@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench pipeline` measures CenterFace per frame at two input sizes,
 //! the classifier per face at batch 1 and 4, and the whole threaded pipeline on the
-//! 640x480 multi-face video; it prints the peak RSS at the end.
+//! 640x480 multi-face video, detecting every frame (`predict`) and with the cadences of
+//! `predict --track` (every 2nd and 3rd frame, adaptive); it prints the peak RSS at the end.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use emoji_mirror::config::Settings;
-use emoji_mirror::engine::{Engine, EngineOptions};
+use emoji_mirror::engine::{DetectEvery, Engine, EngineOptions};
 use emoji_mirror::source::{SourceEvent, SourceSpec};
 use emoji_mirror::vision::{Face, FaceDetector};
 
@@ -89,18 +90,28 @@ fn bench(c: &mut Criterion) {
     settings.detector.input_max_side = settings.video_detector_side;
     let frames = 90;
     group.throughput(Throughput::Elements(frames));
-    // The whole engine as `predict` runs it (models opened once per run, as the command does).
-    group.bench_function("video_01_640x480_frames", |b| {
-        b.iter(|| {
-            let models = emoji_mirror::compose::engine_models(&settings).expect("models");
-            let source = SourceSpec::Video(data(VIDEO));
-            let engine = Engine::start(source, models, EngineOptions::offline()).expect("engine");
-            for frame in engine.frames().iter() {
-                engine.recycle(frame);
-            }
-            assert_eq!(engine.finish().frames, frames);
-        })
-    });
+    // The whole engine as `predict` runs it (models opened once per run, as the command does),
+    // then as `predict --track --detect-every N|auto` runs it.
+    let cadences = [
+        ("video_01_640x480_frames", DetectEvery::EVERY_FRAME),
+        ("video_01_detect_every_2", DetectEvery::Fixed(2)),
+        ("video_01_detect_every_3", DetectEvery::Fixed(3)),
+        ("video_01_detect_auto", DetectEvery::auto()),
+    ];
+    for (name, detect_every) in cadences {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let models = emoji_mirror::compose::engine_models(&settings).expect("models");
+                let source = SourceSpec::Video(data(VIDEO));
+                let options = EngineOptions { detect_every, ..EngineOptions::offline() };
+                let engine = Engine::start(source, models, options).expect("engine");
+                for frame in engine.frames().iter() {
+                    engine.recycle(frame);
+                }
+                assert_eq!(engine.finish().frames, frames);
+            })
+        });
+    }
     group.finish();
     if let Some(rss) = emoji_mirror::memory::peak_rss_bytes() {
         println!("peak RSS: {} MiB", rss / (1024 * 1024));

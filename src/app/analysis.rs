@@ -4,6 +4,8 @@
 //! Live views take only the newest analysed frame and play a video at its own speed;
 //! `--every-frame` takes every frame of a video, unpaced (the window then shows exactly
 //! what `predict --track` reports). Videos and folders loop, a missing camera is retried.
+//! The detector runs when the tracks need it (`--detect-every auto`, as `predict --track`;
+//! see [`crate::engine::cadence`]), which leaves the cores to the classifier and the window.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,8 @@ use super::redraw::FrameWaker;
 use crate::compose;
 use crate::config::Settings;
 use crate::engine::{
-    AnalysedFrame, Delivery, Engine, EngineCommand, EngineError, EngineEvent, EngineOptions, FrameTap, Pacing,
+    AnalysedFrame, Delivery, DetectEvery, Engine, EngineCommand, EngineError, EngineEvent, EngineOptions, FrameTap,
+    Pacing,
 };
 use crate::logs::error_chain;
 use crate::source::SourceSpec;
@@ -37,6 +40,8 @@ pub struct AnalysisOptions {
     /// Data folder (`--data-dir`) whose enrolled people are recognised; recognition is off
     /// while nobody is enrolled.
     pub data_dir: Option<PathBuf>,
+    /// When the detector runs (`--detect-every`; default adaptive, as `predict --track`).
+    pub detect_every: DetectEvery,
 }
 
 /// The running engine, or why there is none (shown in the window instead of a picture).
@@ -73,7 +78,7 @@ impl AnalysisWorker {
         let engine_options = EngineOptions {
             delivery: if options.every_frame { Delivery::EveryFrame } else { Delivery::NewestOnly },
             pacing: if options.every_frame { Pacing::AsFastAsPossible } else { Pacing::RealTime },
-            detect_every: 1,
+            detect_every: options.detect_every,
             repeat: !(options.every_frame && source.is_video()),
             // Without its camera the exhibit shows the bundled sample (and a hint).
             fallback: matches!(source, SourceSpec::Camera(_))

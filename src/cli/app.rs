@@ -132,6 +132,8 @@ pub struct AppArgs {
     #[command(flatten)]
     pub detector: DetectorArgs,
     #[command(flatten)]
+    pub detect_every: super::detect_every::DetectEveryArgs,
+    #[command(flatten)]
     pub broker: super::worker::BrokerArgs,
 }
 
@@ -197,6 +199,7 @@ pub fn run(args: &AppArgs, common: &CommonArgs) -> anyhow::Result<()> {
             every_frame: args.every_frame || (args.autoplay && args.video.is_some()),
             record_tracks: args.record_tracks.clone(),
             data_dir: common.data_dir.clone(),
+            detect_every: args.detect_every.resolve(emoji_mirror::engine::DetectEvery::auto()),
         },
         start_screen,
         challenge: ChallengeOptions {

@@ -3,8 +3,10 @@
 #[cfg(feature = "app")]
 mod app;
 mod crops;
+mod detect_every;
 mod enroll;
 mod eval;
+mod eval_video;
 mod hack;
 mod loadgen;
 mod people;
@@ -93,6 +95,9 @@ pub enum Command {
     /// Measure the classifier's accuracy on a FER2013-layout CSV (emotion,pixels,Usage).
     #[command(after_help = eval::EXAMPLES)]
     Eval(eval::EvalArgs),
+    /// Per-frame agreement with the reference emotion of labelled real clips (CREMA-D, RAVDESS).
+    #[command(after_help = eval_video::EXAMPLES)]
+    EvalVideo(eval_video::EvalVideoArgs),
     /// Fool the AI: change a face slightly, by model queries alone, until the classifier reads
     /// another emotion (happy -> sad by default); writes the pictures before and after.
     #[command(after_help = hack::EXAMPLES)]
@@ -241,6 +246,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Predict(args) => predict::run(&args, common),
         Command::Eval(args) => eval::run(&args, resolve(common, &DetectorArgs::default().overrides(common), false)?),
+        Command::EvalVideo(args) => eval_video::run(&args, common),
         Command::Hack(args) => hack::run(&args, common),
         Command::Stability(args) => stability::run(&args, common),
         Command::Crops(args) => crops::run(&args, common),

@@ -12,7 +12,7 @@ use clap::Args;
 use image::Rgb;
 
 use emoji_mirror::compose;
-use emoji_mirror::engine::{AnalysedFrame, Engine, EngineOptions, RunSummary};
+use emoji_mirror::engine::{AnalysedFrame, DetectEvery, Engine, EngineOptions, RunSummary};
 use emoji_mirror::report::draw::{draw_label, fill_rect, stroke_box};
 use emoji_mirror::report::json::write_frame_json;
 use emoji_mirror::report::{display_label, face_line};
@@ -30,7 +30,9 @@ Examples:
   emoji-mirror predict --image-dir photos/ --annotate annotated/
   emoji-mirror predict --video clip.mp4 --det-size 320  # faster detection for faces larger than ~40 px
   emoji-mirror predict --video clip.mp4 --track         # stable emotion per person: 00:00:01 : Happy , 91%  (person 1)
-  emoji-mirror predict --video clip.mp4 --track --detect-every 3";
+                                                        # (the detector runs when the tracks need it: --detect-every auto)
+  emoji-mirror predict --video clip.mp4 --track --detect-every 1   # the detector on every frame
+  emoji-mirror predict --video clip.mp4 --track --detect-every 3   # on every 3rd frame";
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
@@ -54,9 +56,9 @@ pub struct PredictArgs {
     /// confirmed emotion (the dominant one of the last 20 frames, or Neutral).
     #[arg(long)]
     pub track: bool,
-    /// With --track: run the detector on every Nth frame only; tracks carry predicted boxes in between.
-    #[arg(long, value_name = "N", requires = "track", default_value_t = 1)]
-    pub detect_every: u32,
+    /// With --track (without it the detector runs on every frame).
+    #[command(flatten)]
+    pub detect_every: super::detect_every::DetectEveryArgs,
     #[command(flatten)]
     pub broker: super::worker::BrokerArgs,
 }
@@ -70,7 +72,14 @@ pub fn run(args: &PredictArgs, common: &CommonArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }
     let identity = emoji_mirror::identity::namer_from_data_dir(common.data_dir.as_deref())?;
-    let options = EngineOptions { detect_every: args.detect_every, identity, ..EngineOptions::offline() };
+    // Without --track nothing carries a face from one frame to the next: detect every frame.
+    let detect_every = if args.track {
+        args.detect_every.resolve(DetectEvery::auto())
+    } else {
+        anyhow::ensure!(args.detect_every.detect_every.is_none(), "--detect-every needs --track (tracks carry the faces between detections)");
+        DetectEvery::EVERY_FRAME
+    };
+    let options = EngineOptions { detect_every, identity, ..EngineOptions::offline() };
     let engine = Engine::start(spec.clone(), compose::engine_models(&settings)?, options)?;
     let started = Instant::now();
     let mut last_second = None;
@@ -122,7 +131,8 @@ pub fn run(args: &PredictArgs, common: &CommonArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The run's last line: frames, faces, skipped and dropped frames, speed and peak memory.
+/// The run's last line: frames, faces, skipped and dropped frames, the share of frames the
+/// detector ran on (when not all), speed and peak memory.
 pub fn summary_line(summary: &RunSummary, secs: f64) -> String {
     let rss = emoji_mirror::memory::peak_rss_bytes()
         .map_or(String::new(), |b| format!(", peak RSS {} MiB", b / (1024 * 1024)));
@@ -130,8 +140,13 @@ pub fn summary_line(summary: &RunSummary, secs: f64) -> String {
         0 => String::new(),
         n => format!(", {n} stale frame(s) dropped"),
     };
+    let detections = if summary.detections < summary.frames {
+        format!(", detector on {} ({:.0}%)", summary.detections, 100.0 * summary.detections as f64 / summary.frames as f64)
+    } else {
+        String::new()
+    };
     format!(
-        "analysed {} frame(s), {} face(s), {} skipped{dropped}, in {:.2} s ({:.1} frames/s{rss})",
+        "analysed {} frame(s), {} face(s), {} skipped{dropped}{detections}, in {:.2} s ({:.1} frames/s{rss})",
         summary.frames,
         summary.faces,
         summary.skipped,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use emoji_mirror::compose::{self, Overrides};
-use emoji_mirror::engine::{Engine, EngineOptions};
+use emoji_mirror::engine::{DetectEvery, Engine, EngineOptions};
 use emoji_mirror::report::display_label;
 use emoji_mirror::report::stability::{Segment, StabilityMeter};
 
@@ -18,6 +18,9 @@ Examples:
   emoji-mirror stability --video video_01.mp4
   emoji-mirror stability --video 1001_DFA_sequence_NEU-HAP-SAD-ANG-FEA-DIS.mp4 --labels labels.csv
   emoji-mirror stability --video clip.mp4 --window 30 --confirm-share 0.7 --detect-every 3
+  emoji-mirror stability --video clip.mp4 --detect-every 1   # the detector on every frame
+
+The detector runs as in `predict --track` and the app: --detect-every auto by default.
 
 --labels reads a CSV with columns intended_emotion, sequence_first_frame and
 sequence_last_frame (one row per expression of a sequence clip). The delay is
@@ -39,9 +42,8 @@ pub struct StabilityArgs {
     /// Share of the window that confirms a class (default 0.6).
     #[arg(long, value_name = "SHARE")]
     pub confirm_share: Option<f32>,
-    /// Run the detector on every Nth frame only.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub detect_every: u32,
+    #[command(flatten)]
+    pub detect_every: super::detect_every::DetectEveryArgs,
 }
 
 pub fn run(args: &StabilityArgs, common: &CommonArgs) -> anyhow::Result<()> {
@@ -53,7 +55,8 @@ pub fn run(args: &StabilityArgs, common: &CommonArgs) -> anyhow::Result<()> {
         Some(p) => read_segments(p)?,
         None => Vec::new(),
     };
-    let options = EngineOptions { detect_every: args.detect_every, ..EngineOptions::offline() };
+    let detect_every = args.detect_every.resolve(DetectEvery::auto());
+    let options = EngineOptions { detect_every, ..EngineOptions::offline() };
     let engine = Engine::start(spec.clone(), compose::engine_models(&settings)?, options)?;
     let labels = engine.labels().clone();
     let mut meter = StabilityMeter::default();
@@ -72,6 +75,12 @@ pub fn run(args: &StabilityArgs, common: &CommonArgs) -> anyhow::Result<()> {
         w.window_frames,
         w.confirm_share * 100.0,
         w.release_share * 100.0
+    );
+    println!(
+        "detector: --detect-every {detect_every}, ran on {} of {} frames ({:.0}%)",
+        summary.detections,
+        summary.frames,
+        100.0 * summary.detections as f64 / summary.frames.max(1) as f64
     );
     println!(
         "label changes per minute: {:.1} without the window, {:.1} with it",

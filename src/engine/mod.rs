@@ -10,12 +10,17 @@
 //!   opened is retried (the app), or the run ends (the commands).
 //!
 //! Threads: the source decodes on its own thread; the *detect* thread reads it, applies
-//! pacing and commands, and runs the face detector; the *track* thread classifies the faces
+//! pacing and commands, and runs the face detector on the frames its [`cadence`] picks
+//! (every frame, every Nth, or adaptively from the tracks: after an adaptive detection it
+//! waits for the track thread's summary of the tracks, which comes right after the
+//! tracker's update and before classification, so the two threads still overlap);
+//! the *track* thread classifies the faces
 //! the tracker selects, updates the tracks and delivers an [`AnalysedFrame`]. Bounded
 //! channels join them; frame and result buffers travel back for reuse, so a steady stream
 //! allocates nothing per frame. Tracking is done here, once, with the semantics documented
 //! in [`crate::tracking::tracker`].
 
+pub mod cadence;
 pub mod pacing;
 pub mod rate;
 
@@ -35,6 +40,8 @@ use crate::source::{FrameTime, SourceError, SourceEvent, SourceHandle, SourceSpe
 use crate::tracking::{TrackSnapshot, Tracker, TrackingSettings};
 use crate::vision::{self, ClassifierSpec, DetectorSpec, Face, FaceDetector, VisionError};
 use crate::warn_limited;
+use cadence::{Cadence, TrackState};
+pub use cadence::DetectEvery;
 use pacing::{Pace, RealTimePacer};
 pub use rate::RateMeter;
 
@@ -50,6 +57,11 @@ pub const RECYCLED_RESULTS: usize = 4;
 pub const EVENT_SLOTS: usize = 64;
 /// Commands that may wait for the engine.
 pub const COMMAND_SLOTS: usize = 16;
+/// Track summaries that may wait for the detect thread (it waits for each, so one is enough;
+/// the spare slot means the track thread never blocks on it).
+const TRACK_STATE_SLOTS: usize = 2;
+/// Time between two frames assumed until two frames have been seen (30 frames/s).
+const DEFAULT_FRAME_INTERVAL_S: f32 = 1.0 / 30.0;
 /// How long to wait before opening a missing source again (repeat mode).
 pub const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
 /// A live source (a camera) that delivers no frame for this long, seconds, has stalled: the
@@ -78,8 +90,10 @@ pub type FrameTap = Box<dyn FnMut(&AnalysedFrame) + Send>;
 pub struct EngineOptions {
     pub delivery: Delivery,
     pub pacing: Pacing,
-    /// Run the detector on every Nth frame only (at least 1); tracks are predicted in between.
-    pub detect_every: u32,
+    /// When the detector runs: every frame, every Nth, or adaptively (see [`cadence`]);
+    /// the tracks are carried by their motion model in between. Still images (a picture,
+    /// a folder) are always detected frame by frame.
+    pub detect_every: DetectEvery,
     /// Start a file source again when it ends, and retry a source that cannot be opened.
     pub repeat: bool,
     /// Shown while the source cannot be opened (repeat mode): analysed once per outage, so
@@ -98,7 +112,7 @@ impl Default for EngineOptions {
         Self {
             delivery: Delivery::EveryFrame,
             pacing: Pacing::AsFastAsPossible,
-            detect_every: 1,
+            detect_every: DetectEvery::EVERY_FRAME,
             repeat: false,
             fallback: None,
             tap: None,
@@ -133,7 +147,8 @@ pub enum EngineCommand {
     Detector(DetectorSpec),
     /// New tracking settings: the tracks start again, ids go on counting.
     Tracking(TrackingSettings),
-    DetectEvery(u32),
+    /// When the detector runs from now on (the next frame is detected).
+    DetectEvery(DetectEvery),
     /// Stop reading the source (true) or go on (false).
     Pause(bool),
 }
@@ -197,6 +212,8 @@ pub struct RunSummary {
     pub faces: u64,
     /// Frames or images that could not be decoded or analysed (logged as warnings).
     pub skipped: u64,
+    /// Frames the detector ran on (the others carried the tracks' boxes).
+    pub detections: u64,
     /// Frames left out to keep up: stale camera frames, video frames behind real time,
     /// results the consumer did not take in time.
     pub dropped: u64,
@@ -284,6 +301,9 @@ impl Engine {
         let (stage_tx, stage_rx) = bounded(STAGE_FRAMES);
         let (images_tx, images_rx) = bounded(crate::source::RECYCLED_FRAMES);
         let (faces_tx, faces_rx) = bounded(STAGE_FRAMES + 2);
+        let (track_state_tx, track_state_rx) = bounded(TRACK_STATE_SLOTS);
+        // Pictures are unrelated to each other: nothing to carry from one to the next.
+        let detect_every = if source.is_stream() { options.detect_every } else { DetectEvery::EVERY_FRAME };
         let stop = Arc::new(AtomicBool::new(false));
         let summary = Arc::new(Mutex::new(RunSummary::default()));
         let shared = Shared { stop: stop.clone(), summary: summary.clone() };
@@ -294,7 +314,8 @@ impl Engine {
             source: first_source,
             detector,
             env: models.env,
-            detect_every: options.detect_every.max(1),
+            cadence: Cadence::new(detect_every),
+            track_state: track_state_rx,
             pacing: options.pacing,
             repeat: options.repeat,
             fallback: options.fallback,
@@ -319,6 +340,9 @@ impl Engine {
             recycle: recycle_rx,
             images_back: images_tx,
             faces_back: faces_tx,
+            track_state: track_state_tx,
+            last_time_s: None,
+            frame_interval_s: DEFAULT_FRAME_INTERVAL_S,
             shared: shared.clone(),
         };
         let spawn = |name: &'static str, body: Box<dyn FnOnce() + Send>| {
@@ -412,6 +436,8 @@ enum Stage {
         frame: crate::source::Frame,
         faces: Vec<Face>,
         detected: bool,
+        /// The detect thread waits for the tracks' state after this frame ([`TrackState`]).
+        wants_track_state: bool,
         detect_ms: f32,
         received_at: Instant,
         source_fps: f32,
@@ -426,7 +452,9 @@ struct DetectStage {
     source: Option<SourceHandle>,
     detector: Box<dyn FaceDetector>,
     env: &'static Environment,
-    detect_every: u32,
+    cadence: Cadence,
+    /// The tracks' state after an adaptive detection, from the track thread.
+    track_state: Receiver<TrackState>,
     pacing: Pacing,
     repeat: bool,
     fallback: Option<SourceSpec>,
@@ -508,8 +536,9 @@ impl DetectStage {
                     }
                     self.paused = p;
                 }
-                Ok(EngineCommand::DetectEvery(n)) => self.detect_every = n.max(1),
+                Ok(EngineCommand::DetectEvery(mode)) => self.cadence.set_mode(mode),
                 Ok(EngineCommand::Tracking(t)) => {
+                    self.cadence.restart();
                     if let Flow::Stop = self.send(Stage::Tracking(t)) {
                         return Flow::Stop;
                     }
@@ -627,8 +656,25 @@ impl DetectStage {
         self.play(&source, pacer, rate)
     }
 
+    /// Waits for the track thread's summary of the tracks after an adaptive detection and
+    /// sets the gap to the next one; `Stop` when the engine stops.
+    fn await_track_state(&mut self) -> Flow {
+        loop {
+            match self.track_state.recv_timeout(POLL) {
+                Ok(state) => {
+                    self.cadence.tracked(&state);
+                    return Flow::Go;
+                }
+                Err(RecvTimeoutError::Timeout) if !self.stopped() => {}
+                Err(_) => return Flow::Stop,
+            }
+        }
+    }
+
     /// Reads one pass of the source; `Go` when it ended.
     fn play(&mut self, source: &SourceHandle, pacer: &mut RealTimePacer, rate: &mut RateMeter) -> Flow {
+        // Each pass (and the fallback picture) starts with a detection.
+        self.cadence.restart();
         let mut skipped_log = RateLimited::default();
         let mut detect_log = RateLimited::default();
         let mut lost_log = RateLimited::default();
@@ -717,18 +763,26 @@ impl DetectStage {
             }
             let mut faces = self.faces_back.try_recv().unwrap_or_default();
             faces.clear();
-            let detected = frame.index % u64::from(self.detect_every) == 0;
+            let detected = self.cadence.decide(frame.index, &frame.image);
             let started = Instant::now();
             if detected && let Err(e) = self.detector.detect(&frame.image, &mut faces) {
                 warn_limited!(detect_log, "skipped frame {}: {}", frame.index, error_chain(&e));
                 self.count(|s| s.skipped += 1);
+                self.cadence.restart();
                 source.recycle(frame.image);
                 continue;
             }
             let detect_ms = started.elapsed().as_secs_f32() * 1000.0;
-            tracing::trace!("frame {}: {} face(s) detected in {detect_ms:.1} ms", frame.index, faces.len());
-            let item = Stage::Frame { frame, faces, detected, detect_ms, received_at, source_fps };
+            if detected {
+                self.count(|s| s.detections += 1);
+                tracing::trace!("frame {}: {} face(s) detected in {detect_ms:.1} ms", frame.index, faces.len());
+            }
+            let wants_track_state = detected && self.cadence.needs_track_state();
+            let item = Stage::Frame { frame, faces, detected, wants_track_state, detect_ms, received_at, source_fps };
             if let Flow::Stop = self.send(item) {
+                return Flow::Stop;
+            }
+            if wants_track_state && let Flow::Stop = self.await_track_state() {
                 return Flow::Stop;
             }
             // The silence is counted from here: slow analysis is not a stalled source.
@@ -751,6 +805,11 @@ struct TrackStage {
     recycle: Receiver<AnalysedFrame>,
     images_back: Sender<RgbImage>,
     faces_back: Sender<Vec<Face>>,
+    /// The tracks' state after a detection, for the detect thread's adaptive cadence.
+    track_state: Sender<TrackState>,
+    /// Media time of the previous frame, and the interval between the latest two.
+    last_time_s: Option<f64>,
+    frame_interval_s: f32,
     shared: Shared,
 }
 
@@ -777,18 +836,20 @@ impl TrackStage {
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let (frame, detections, detected, detect_ms, received_at, source_fps) = match item {
-                Stage::Frame { frame, faces, detected, detect_ms, received_at, source_fps } => {
-                    (frame, faces, detected, detect_ms, received_at, source_fps)
+            let (frame, detections, detected, wants_track_state, detect_ms, received_at, source_fps) = match item {
+                Stage::Frame { frame, faces, detected, wants_track_state, detect_ms, received_at, source_fps } => {
+                    (frame, faces, detected, wants_track_state, detect_ms, received_at, source_fps)
                 }
                 Stage::Tracking(settings) => {
                     let next = self.tracker.next_id();
                     self.tracker = Tracker::new(settings, &self.labels);
                     self.tracker.continue_ids_from(next);
+                    self.last_time_s = None;
                     continue;
                 }
                 Stage::NewPass => {
                     self.tracker.clear();
+                    self.last_time_s = None;
                     continue;
                 }
             };
@@ -797,6 +858,17 @@ impl TrackStage {
             let time_s = frame.time.seconds();
             let dets = detected.then_some(detections.as_slice());
             self.tracker.step(time_s, dets);
+            if let Some(last) = self.last_time_s.replace(time_s) {
+                let dt = (time_s - last) as f32;
+                if dt > 0.0 {
+                    self.frame_interval_s = dt;
+                }
+            }
+            if wants_track_state {
+                // Before classification: the detect thread goes on while this frame is classified.
+                let state = TrackState::of(self.tracker.tracks(), self.frame_interval_s);
+                let _ = self.track_state.try_send(state);
+            }
             self.tracker.select_faces(dets, &mut out.faces);
             if let Err(e) = self.classifier.classify_faces(&frame.image, &out.faces, &mut out.probabilities) {
                 warn_limited!(classify_log, "skipped frame {}: {}", frame.index, error_chain(&e));
@@ -920,6 +992,7 @@ mod tests {
         let (_commands_tx, commands_rx) = bounded(COMMAND_SLOTS);
         let (_images_tx, images_rx) = bounded(1);
         let (_faces_tx, faces_rx) = bounded(1);
+        let (_track_state_tx, track_state_rx) = bounded(1);
         let spec = SourceSpec::Camera(crate::source::camera::CameraRequest::new(99));
         let mut stage = DetectStage {
             stall_after: stall_after(&spec),
@@ -927,7 +1000,8 @@ mod tests {
             source: None,
             detector: Box::new(NoFaces),
             env,
-            detect_every: 1,
+            cadence: Cadence::new(DetectEvery::EVERY_FRAME),
+            track_state: track_state_rx,
             pacing: Pacing::RealTime,
             repeat: true,
             fallback: None,

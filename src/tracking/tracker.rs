@@ -5,7 +5,8 @@
 //! Every consumer (the commands and the app) drives the tracker the same way, through
 //! the analysis engine, once per frame:
 //! 1. [`Tracker::step`] with the frame's detections (the detector ran) or `None` (a frame
-//!    between detections with `--detect-every N`: every track moves with its motion model).
+//!    between detections with `--detect-every N|auto`: every track moves with its motion
+//!    model; when the detector runs is decided in [`crate::engine::cadence`]).
 //! 2. [`Tracker::select_faces`] picks the faces to classify, in track order:
 //!    - on a detection frame, the **detection** each track was matched to (or started from):
 //!      the measured box, not the filtered one;
@@ -113,6 +114,15 @@ impl Track {
     /// Confirmed class index (None when the classifier has no fallback label and nothing dominates).
     pub fn confirmed(&self) -> Option<usize> {
         self.window.confirmed()
+    }
+
+    /// How fast the face moves, in units of its box size per second: the larger of the
+    /// centre's speed and the size's change, over the box's longer side (from the motion
+    /// model, so steady between detections).
+    pub fn boxes_per_s(&self) -> f32 {
+        let [vx, vy, vw, vh] = self.velocity;
+        let size = self.state.0[2].max(self.state.0[3]).max(1.0);
+        vx.hypot(vy).max(vw.abs()).max(vh.abs()) / size
     }
 
     fn set_face(&mut self, f: &Face) {
@@ -544,6 +554,18 @@ mod tests {
         tr.update(14.0 / 30.0, &[face(142.0, 100.0, 60.0)]);
         assert_eq!(tr.tracks().len(), 1);
         assert_eq!(tr.tracks()[0].id, id);
+    }
+
+    #[test]
+    fn speed_is_measured_in_box_sizes_per_second() {
+        let mut tr = Tracker::new(TrackingSettings::default(), &labels());
+        for k in 0..30 {
+            // 60 px box, 3 px per frame at 30 frames/s: 90 px/s, 1.5 boxes/s.
+            tr.update(k as f64 / 30.0, &[face(100.0 + 3.0 * k as f32, 100.0, 60.0), face(400.0, 300.0, 60.0)]);
+        }
+        let moving = tr.tracks()[0].boxes_per_s();
+        assert!((moving - 1.5).abs() < 0.15, "moving face: {moving} boxes/s");
+        assert!(tr.tracks()[1].boxes_per_s() < 0.01, "still face: {}", tr.tracks()[1].boxes_per_s());
     }
 
     #[test]
