@@ -87,6 +87,7 @@ pub const CONTROLS: &[(&str, &str)] = &[
     ("d", "debug overlay: boxes, labels, ids"),
     ("l", "layout: mirror / three panes"),
     ("space", "pause"),
+    ("k", "Fool the AI: change the largest face until the AI misreads it (Left/Right: target, ESC: back)"),
 ];
 
 /// ESC presses on the attract screen that quit, and the seconds they must fall within.

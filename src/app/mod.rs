@@ -16,6 +16,7 @@
 //! | d        | debug overlay (boxes, labels, ids)          |
 //! | l        | layout: mirror / three panes                |
 //! | space    | pause                                       |
+//! | k        | Fool the AI (see [`fool`]; also a button)   |
 //!
 //! Capture, detection, classification and tracking run on the analysis engine's plain
 //! threads ([`crate::engine`], started by [`analysis`]) behind bounded channels; the ECS
@@ -28,6 +29,7 @@ pub mod capture;
 pub mod controls;
 pub mod emoji;
 pub mod faces;
+pub mod fool;
 pub mod health;
 pub mod kiosk;
 pub mod layout;
@@ -246,6 +248,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
         screens::plugin,
         health::plugin,
         (present::plugin, redraw::plugin),
+        fool::plugin,
     ));
     Ok(())
 }
