@@ -441,7 +441,14 @@ fn on_demand_a_still_picture_does_not_stall_the_window() {
     let image = common::data("openmpf-samples/race.jpg");
     let out = run_under_xvfb(
         240,
-        &["--image".as_ref(), image.as_os_str(), "--start-screen".as_ref(), "mirror".as_ref(), "--bench-frames".as_ref(), "12".as_ref()],
+        &[
+            "--image".as_ref(),
+            image.as_os_str(),
+            "--start-screen".as_ref(),
+            "mirror".as_ref(),
+            "--bench-frames".as_ref(),
+            "12".as_ref(),
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));

@@ -119,7 +119,11 @@ fn help_ui(
 /// camera-to-screen latency to the presented frame (see [`super::present`]).
 fn budgets_ui(ui: &mut egui::Ui, stats: &Stats) {
     ui.label(format!("{} {:.1} fps", stats.source_kind, stats.source_fps));
-    let cap = if stats.render_cap_fps > 0.0 { format!(" (on demand, cap {:.0})", stats.render_cap_fps) } else { String::new() };
+    let cap = if stats.render_cap_fps > 0.0 {
+        format!(" (on demand, cap {:.0})", stats.render_cap_fps)
+    } else {
+        String::new()
+    };
     ui.label(format!("render {:.1} fps · {:.1} ms/frame{cap}", stats.render_fps, stats.render_ms));
     ui.label(format!("analysis {:.1} fps · {:.1} ms/frame", stats.analysis_fps, stats.inference_ms));
     ui.label(format!(
