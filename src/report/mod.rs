@@ -4,6 +4,7 @@ pub mod draw;
 pub mod eval;
 pub mod json;
 pub mod stability;
+pub mod video_eval;
 
 /// Display form of a label: first letter upper case ("happy" -> "Happy").
 pub fn display_label(label: &str) -> String {
