@@ -30,7 +30,7 @@ Examples:
   emoji-mirror predict --image-dir photos/ --annotate annotated/
   emoji-mirror predict --video clip.mp4 --det-size 320  # faster detection for faces larger than ~40 px
   emoji-mirror predict --video clip.mp4 --track         # stable emotion per person: 00:00:01 : Happy , 91%  (person 1)
-                                                        # (the detector runs when the tracks need it: --detect-every auto)
+                                                        # (detector when the tracks need it: --detect-every auto)
   emoji-mirror predict --video clip.mp4 --track --detect-every 1   # the detector on every frame
   emoji-mirror predict --video clip.mp4 --track --detect-every 3   # on every 3rd frame";
 
@@ -76,7 +76,10 @@ pub fn run(args: &PredictArgs, common: &CommonArgs) -> anyhow::Result<()> {
     let detect_every = if args.track {
         args.detect_every.resolve(DetectEvery::auto())
     } else {
-        anyhow::ensure!(args.detect_every.detect_every.is_none(), "--detect-every needs --track (tracks carry the faces between detections)");
+        anyhow::ensure!(
+            args.detect_every.detect_every.is_none(),
+            "--detect-every needs --track (tracks carry the faces between detections)"
+        );
         DetectEvery::EVERY_FRAME
     };
     let options = EngineOptions { detect_every, identity, ..EngineOptions::offline() };
@@ -141,7 +144,11 @@ pub fn summary_line(summary: &RunSummary, secs: f64) -> String {
         n => format!(", {n} stale frame(s) dropped"),
     };
     let detections = if summary.detections < summary.frames {
-        format!(", detector on {} ({:.0}%)", summary.detections, 100.0 * summary.detections as f64 / summary.frames as f64)
+        format!(
+            ", detector on {} ({:.0}%)",
+            summary.detections,
+            100.0 * summary.detections as f64 / summary.frames as f64
+        )
     } else {
         String::new()
     };

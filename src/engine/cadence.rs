@@ -194,7 +194,7 @@ impl Cadence {
     /// Whether to detect on frame `index` (0-based in its pass) showing `image`.
     pub fn decide(&mut self, index: u64, image: &RgbImage) -> bool {
         match self.mode {
-            DetectEvery::Fixed(n) => index % u64::from(n) == 0,
+            DetectEvery::Fixed(n) => index.is_multiple_of(u64::from(n)),
             DetectEvery::Adaptive { .. } => {
                 let cut = self.scene.changed(image);
                 let due = self.since_detection.is_none_or(|s| s + 1 >= self.gap);

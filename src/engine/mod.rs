@@ -40,8 +40,8 @@ use crate::source::{FrameTime, SourceError, SourceEvent, SourceHandle, SourceSpe
 use crate::tracking::{TrackSnapshot, Tracker, TrackingSettings};
 use crate::vision::{self, ClassifierSpec, DetectorSpec, Face, FaceDetector, VisionError};
 use crate::warn_limited;
-use cadence::{Cadence, TrackState};
 pub use cadence::DetectEvery;
+use cadence::{Cadence, TrackState};
 use pacing::{Pace, RealTimePacer};
 pub use rate::RateMeter;
 
