@@ -286,3 +286,35 @@ fn eval_reports_each_file_all_together_and_leaves_out_the_overlap() {
     assert_eq!(result["files"][1]["excluded"], 314);
     assert_eq!(result["count"].as_u64(), Some(all_count));
 }
+
+#[test]
+fn eval_video_counts_every_frame_of_the_crema_d_clips_against_the_crowd() {
+    let labels = data("crema-d/labels.csv");
+    let o = run(&["eval-video", "--labels", labels.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let clip_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("1001_DFA_")).collect();
+    assert_eq!(clip_lines.len(), 6, "{out}");
+    // labels.csv gives each clip's frame count; the six add up to 379.
+    let total = out.lines().find(|l| l.starts_with("Agreement with the reference:")).expect("total line");
+    assert!(total.contains("/379 frames, 6 clips)"), "{total}");
+    // The happy clip is the easy one: most of its frames are read as happy.
+    let hap = clip_lines.iter().find(|l| l.starts_with("1001_DFA_HAP_XX")).expect("happy clip");
+    let agree: usize = hap
+        .split("frames agree")
+        .next()
+        .and_then(|s| s.split_whitespace().last())
+        .and_then(|s| s.split('/').next()?.parse().ok())
+        .expect("count");
+    assert!(agree * 2 > 56, "{hap}");
+    assert!(hap.contains("reference Happy"), "{hap}");
+}
+
+#[test]
+fn eval_video_refuses_a_labels_file_without_videos() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("labels.csv");
+    std::fs::write(&csv, "clip,emotion\nnot_here,happy\n").expect("write");
+    let o = run(&["eval-video", "--labels", csv.to_str().expect("utf8")]);
+    assert_clear_error(&o, &["labels.csv:2", "not_here.mp4"]);
+}

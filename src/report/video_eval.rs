@@ -132,19 +132,19 @@ mod tests {
 
     #[test]
     fn the_crema_d_labels_name_six_clips_by_their_crowd_face_vote() {
-        let clips = read_labelled_clips(&data("crema-d/labels.csv"), None).unwrap();
+        let clips = read_labelled_clips(&data("crema-d/labels.csv"), None).expect("test setup");
         assert_eq!(clips.len(), 6);
-        let sad = clips.iter().find(|c| c.name == "1001_DFA_SAD_XX").unwrap();
+        let sad = clips.iter().find(|c| c.name == "1001_DFA_SAD_XX").expect("test setup");
         // The crowd saw the intended sadness as neutral on the face alone.
         assert_eq!((sad.reference.as_str(), sad.class), ("N", 6));
         assert!(sad.video.ends_with("mp4/1001_DFA_SAD_XX.mp4"));
-        let intended = read_labelled_clips(&data("crema-d/labels.csv"), Some("intended_emotion")).unwrap();
-        assert_eq!(intended.iter().find(|c| c.name == "1001_DFA_SAD_XX").unwrap().class, 4);
+        let intended = read_labelled_clips(&data("crema-d/labels.csv"), Some("intended_emotion")).expect("test setup");
+        assert_eq!(intended.iter().find(|c| c.name == "1001_DFA_SAD_XX").expect("test setup").class, 4);
     }
 
     #[test]
     fn the_ravdess_labels_use_the_emotion_column() {
-        let clips = read_labelled_clips(&data("ravdess/labels.csv"), None).unwrap();
+        let clips = read_labelled_clips(&data("ravdess/labels.csv"), None).expect("test setup");
         assert_eq!(clips.len(), 1);
         assert_eq!(clips[0].class, 1);
     }
@@ -152,17 +152,17 @@ mod tests {
     #[test]
     fn bad_csvs_are_refused_with_file_and_line() {
         let dir = std::env::temp_dir().join(format!("emoji-mirror-video-eval-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("test setup");
         let csv = dir.join("labels.csv");
-        std::fs::write(&csv, "clip,emotion\nmissing_clip,happy\n").unwrap();
-        let e = read_labelled_clips(&csv, None).unwrap_err();
+        std::fs::write(&csv, "clip,emotion\nmissing_clip,happy\n").expect("test setup");
+        let e = read_labelled_clips(&csv, None).expect_err("should fail");
         assert!(e.contains("labels.csv:2") && e.contains("missing_clip.mp4"), "{e}");
-        std::fs::write(dir.join("x.mp4"), b"").unwrap();
-        std::fs::write(&csv, "clip,emotion\nx,bored\n").unwrap();
-        let e = read_labelled_clips(&csv, None).unwrap_err();
+        std::fs::write(dir.join("x.mp4"), b"").expect("test setup");
+        std::fs::write(&csv, "clip,emotion\nx,bored\n").expect("test setup");
+        let e = read_labelled_clips(&csv, None).expect_err("should fail");
         assert!(e.contains("'bored'"), "{e}");
-        std::fs::write(&csv, "name,emotion\nx,happy\n").unwrap();
-        assert!(read_labelled_clips(&csv, None).unwrap_err().contains("no column 'clip' or 'file'"));
+        std::fs::write(&csv, "name,emotion\nx,happy\n").expect("test setup");
+        assert!(read_labelled_clips(&csv, None).expect_err("should fail").contains("no column 'clip' or 'file'"));
         std::fs::remove_dir_all(&dir).ok();
     }
 
