@@ -207,8 +207,7 @@ pub fn add_app_plugins(app: &mut App, options: AppOptions) -> Result<(), AppErro
     if let Some(w) = &waker {
         app.insert_resource(redraw::FrameWakerResource(w.clone()));
     }
-    let worker =
-        analysis::AnalysisWorker::start(options.source.clone(), &options.settings, &options.analysis, waker)?;
+    let worker = analysis::AnalysisWorker::start(options.source.clone(), &options.settings, &options.analysis, waker)?;
     let source_kind = match &options.source {
         SourceSpec::Camera(_) => "camera",
         SourceSpec::Video(_) => "video",
