@@ -35,6 +35,16 @@ def write_synthetic_csv(path, per_class=SYNTHETIC_PER_CLASS, seed=0):
         fh.write("\n".join(lines) + "\n")
 
 
+def train_tiny(csv, out, name="tiny", extra=(), seed=1):
+    """Two epochs of a tiny network on the synthetic CSV; (summary, printed log)."""
+    argv = ["--train-csv", str(csv), "--test-csv", str(csv), "--test-usage", "Training", "--epochs", "2",
+            "--widths", "4,8", "--convs-per-stage", "1", "--batch", "16", "--threads", "1", "--quiet",
+            "--out-dir", str(out), "--name", name, "--seed", str(seed)] + list(extra)
+    with contextlib.redirect_stdout(io.StringIO()) as log:
+        summary = train.train(train.parse_args(argv))
+    return summary, log.getvalue()
+
+
 class StratifiedSplit(unittest.TestCase):
     def setUp(self):
         # Imbalanced like FER2013: a rare class (1) and a common one (3).
@@ -77,12 +87,7 @@ class Resume(unittest.TestCase):
     """Two epochs in one go equal one epoch, an interruption and one resumed epoch."""
 
     def run_train(self, csv, out, extra):
-        argv = ["--train-csv", str(csv), "--test-csv", str(csv), "--test-usage", "Training", "--epochs", "2",
-                "--widths", "4,8", "--convs-per-stage", "1", "--batch", "16", "--threads", "1", "--quiet",
-                "--out-dir", str(out), "--name", "tiny"] + extra
-        with contextlib.redirect_stdout(io.StringIO()) as log:
-            summary = train.train(train.parse_args(argv))
-        return summary, log.getvalue()
+        return train_tiny(csv, out, extra=extra)
 
     def test_a_resumed_run_continues_the_epochs_and_history(self):
         with tempfile.TemporaryDirectory() as d:
@@ -125,12 +130,7 @@ class EnsembleAndDistillation(unittest.TestCase):
     """ensemble.py reads networks back from train.py's files; train.py distils and mixes up."""
 
     def train_tiny(self, csv, out, name, extra=()):
-        argv = ["--train-csv", str(csv), "--test-csv", str(csv), "--test-usage", "Training", "--epochs", "2",
-                "--widths", "4,8", "--convs-per-stage", "1", "--batch", "16", "--threads", "1", "--quiet",
-                "--out-dir", str(out), "--name", name, "--seed", str(len(name))] + list(extra)
-        with contextlib.redirect_stdout(io.StringIO()) as log:
-            summary = train.train(train.parse_args(argv))
-        return summary, log.getvalue()
+        return train_tiny(csv, out, name, extra, seed=len(name))
 
     def test_members_read_from_weights_and_onnx_compute_what_was_trained(self):
         import ensemble
