@@ -184,7 +184,11 @@ pub fn detector_spec(s: &Settings) -> DetectorSpec {
 
 /// The classifier the settings name, with a resolved path.
 pub fn classifier_spec(s: &Settings) -> ClassifierSpec {
-    ClassifierSpec { manifest: resolve_project_path(&s.classifier_manifest), threads: s.classifier_threads }
+    ClassifierSpec {
+        manifest: resolve_project_path(&s.classifier_manifest),
+        threads: s.classifier_threads,
+        framing: None,
+    }
 }
 
 /// ONNX Runtime, loaded once per process from the settings' library (or the default places).

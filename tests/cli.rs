@@ -311,6 +311,20 @@ fn eval_video_counts_every_frame_of_the_crema_d_clips_against_the_crowd() {
 }
 
 #[test]
+fn eval_video_frames_the_crop_by_the_landmarks_when_asked() {
+    let labels = data("crema-d/labels.csv");
+    let labels = labels.to_str().expect("utf8");
+    let o = run(&["eval-video", "--labels", labels, "--crop-anchor", "landmarks", "--crop-eyes-y", "0.35"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.lines().next().is_some_and(|l| l.contains("crop landmarks, eyes_y 0.350")), "{out}");
+    let total = out.lines().find(|l| l.starts_with("Agreement with the reference:")).expect("total line");
+    assert!(total.contains("/379 frames, 6 clips)"), "{total}");
+    let o = run(&["eval-video", "--labels", labels, "--crop-anchor", "landmarks", "--crop-mouth-y", "0.1"]);
+    assert_clear_error(&o, &["emotion-cnn-fast.toml", "crop.mouth_y"]);
+}
+
+#[test]
 fn eval_video_refuses_a_labels_file_without_videos() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("labels.csv");

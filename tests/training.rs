@@ -170,3 +170,26 @@ fn screen_keeps_the_faces_centerface_finds_and_lists_only_row_numbers() {
     assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows.iter().all(|&r| r < 300), "{rows:?}");
     assert!(stdout(&o).contains(&format!("in {} of 300 rows", rows.len())), "{}", stdout(&o));
 }
+
+/// The value after `key = ` in the printed [crop] sections.
+fn printed_value(out: &str, key: &str) -> f32 {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key} = ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {out}"))
+}
+
+#[test]
+fn screen_framing_measures_where_the_detector_puts_fer2013_faces() {
+    let csv = data("fer2013/fer2013_train.csv.gz");
+    let o = run(&["screen", "--csv", csv.to_str().expect("utf8"), "--limit", "300", "--framing"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("framing of ") && out.contains("anchor = \"landmarks\""), "{out}");
+    // FER2013 faces are cut tightly around the face: the detector's box covers most of the
+    // picture, the eyes sit above the middle and the mouth below it.
+    let (margin, eyes, mouth) = (printed_value(&out, "margin"), printed_value(&out, "eyes_y"), printed_value(&out, "mouth_y"));
+    assert!((0.0..0.4).contains(&margin), "{out}");
+    assert!((0.2..0.5).contains(&eyes) && (0.55..0.9).contains(&mouth), "{out}");
+    assert!(printed_value(&out, "shift_y").abs() < 0.2, "{out}");
+}

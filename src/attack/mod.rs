@@ -167,7 +167,7 @@ pub fn model_input_crop(
     }
     let side = m.width as u32;
     let mut crop = GrayImage::new(side, side);
-    FaceCropper::new(side, m.crop_margin).crop(frame, face, &mut crop);
+    FaceCropper::new(side, m.framing).crop(frame, face, &mut crop);
     Ok(crop)
 }
 

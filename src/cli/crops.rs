@@ -91,7 +91,7 @@ pub fn run(args: &CropsArgs, common: &CommonArgs) -> anyhow::Result<()> {
     let settings = super::resolve(common, &args.detector.overrides(common), spec.is_stream())?;
     let engine = Engine::start(spec, compose::engine_models(&settings)?, EngineOptions::offline())?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
-    let mut cropper = FaceCropper::new(args.size, args.margin);
+    let mut cropper = FaceCropper::new(args.size, emoji_mirror::vision::Framing::boxed(args.margin));
     let mut crop = GrayImage::new(args.size, args.size);
     let every = args.every.as_secs_f64();
     let mut next_name = first_free_index(&args.out);

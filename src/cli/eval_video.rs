@@ -11,6 +11,9 @@ use emoji_mirror::report::display_label;
 use emoji_mirror::report::eval::FER_LABELS;
 use emoji_mirror::report::video_eval::{ClipTally, largest, read_labelled_clips};
 use emoji_mirror::source::SourceSpec;
+use emoji_mirror::vision::Framing;
+use emoji_mirror::vision::framing::Anchor;
+use emoji_mirror::vision::manifest::CropSpec;
 
 use super::{CommonArgs, DetectorArgs};
 
@@ -20,6 +23,8 @@ Examples:
   emoji-mirror eval-video --labels ../shared/data/crema-d/labels.csv ../shared/data/ravdess/labels.csv
   emoji-mirror eval-video --labels crema-d/labels.csv --column intended_emotion
   emoji-mirror eval-video --labels crema-d/labels.csv --classifier models/emotion-mini-xception.toml
+  emoji-mirror eval-video --labels crema-d/labels.csv --crop-anchor landmarks
+  emoji-mirror eval-video --labels crema-d/labels.csv --crop-margin 0.2 --crop-shift-y -0.05
 
 Every frame of every clip goes through the detector and the classifier as in `predict`
 (no tracking, no smoothing); the largest face's most probable class is compared with the
@@ -28,7 +33,11 @@ clip's reference. A frame without a face counts as a disagreement.
 The reference column is crowd_face_vote when the CSV has one (CREMA-D: the crowd's vote
 on the video without sound, as letters N H S A F D), else `emotion` (a class name);
 --column picks another (e.g. intended_emotion). Clips are found beside the CSV or in its
-mp4/ folder. These clips are one actor each: report on them, do not tune on them.";
+mp4/ folder. These clips are one actor each: report on them, do not tune on them.
+
+The --crop-* options replace the classifier manifest's [crop] for a framing study; the
+framing that matches the FER2013 pictures is measured on training faces by
+`emoji-mirror screen --framing`.";
 
 #[derive(Debug, Args)]
 pub struct EvalVideoArgs {
@@ -38,6 +47,44 @@ pub struct EvalVideoArgs {
     /// Reference column (default: crowd_face_vote when present, else emotion).
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
+    /// Framing study: build the crop around the detector's box or the eye and mouth
+    /// landmarks, instead of the classifier manifest's [crop] (the other --crop-* options
+    /// then start from the defaults).
+    #[arg(long, value_name = "ANCHOR")]
+    pub crop_anchor: Option<Anchor>,
+    /// Box anchor: margin on every side of the squared box, a fraction of its side.
+    #[arg(long, value_name = "FRACTION")]
+    pub crop_margin: Option<f32>,
+    /// Box anchor: move the square down by this fraction of its side.
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
+    pub crop_shift_y: Option<f32>,
+    /// Landmark anchor: height of the eyes in the crop, a fraction of its side.
+    #[arg(long, value_name = "FRACTION")]
+    pub crop_eyes_y: Option<f32>,
+    /// Landmark anchor: height of the mouth in the crop, a fraction of its side.
+    #[arg(long, value_name = "FRACTION")]
+    pub crop_mouth_y: Option<f32>,
+}
+
+impl EvalVideoArgs {
+    /// The framing the --crop-* options ask for; None keeps the manifest's.
+    fn framing(&self) -> Option<Framing> {
+        let any = self.crop_anchor.is_some()
+            || self.crop_margin.is_some()
+            || self.crop_shift_y.is_some()
+            || self.crop_eyes_y.is_some()
+            || self.crop_mouth_y.is_some();
+        any.then(|| {
+            CropSpec {
+                anchor: self.crop_anchor,
+                margin: self.crop_margin,
+                shift_y: self.crop_shift_y,
+                eyes_y: self.crop_eyes_y,
+                mouth_y: self.crop_mouth_y,
+            }
+            .framing()
+        })
+    }
 }
 
 pub fn run(args: &EvalVideoArgs, common: &CommonArgs) -> anyhow::Result<()> {
@@ -47,8 +94,10 @@ pub fn run(args: &EvalVideoArgs, common: &CommonArgs) -> anyhow::Result<()> {
     for csv in &args.labels {
         lists.push((csv, read_labelled_clips(csv, args.column.as_deref()).map_err(anyhow::Error::msg)?));
     }
-    let models = compose::engine_models(&settings)?;
-    println!("classifier {}", settings.classifier_manifest.display());
+    let mut models = compose::engine_models(&settings)?;
+    models.classifier.framing = args.framing();
+    let framing = models.classifier.load_manifest()?.framing;
+    println!("classifier {}; crop {}", settings.classifier_manifest.display(), framing);
     let (mut agree_all, mut frames_all, mut clips_all) = (0usize, 0usize, 0usize);
     for (csv, clips) in &lists {
         let (agree_csv, frames_csv) = run_clips(clips, &models, &settings)?;

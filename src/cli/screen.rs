@@ -9,19 +9,27 @@ use image::{GrayImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use emoji_mirror::config::Settings;
-use emoji_mirror::vision::Face;
+use emoji_mirror::vision::framing::{FramingSample, matching_framings};
+use emoji_mirror::vision::{BBox, Face};
 
 pub const EXAMPLES: &str = "\
 Examples:
   emoji-mirror screen --csv fer2013_train.csv.gz --out keep.txt
   emoji-mirror screen --csv fer2013.csv --usage Training --out keep.txt --detector haar-default
   python3 training/train.py --keep-list keep.txt
+  emoji-mirror screen --csv fer2013_train.csv.gz --limit 5000 --framing
 
 Each 48x48 face is placed in the middle of a larger canvas filled with its mean grey
 (--pad pixels on every side, so a face that fills the picture is not cut at the
 border) and given to the face detector. A row is kept when a face is found whose
 centre lies on the original picture. The keep-list holds row numbers only (0-based,
-counting the rows that match --usage), one per line; no pixels are written.";
+counting the rows that match --usage), one per line; no pixels are written.
+
+--framing measures, on the faces found, where the detector puts the box, the eyes and
+the mouth inside the picture, as fractions of its side (median and quartiles), and
+prints the classifier manifest [crop] sections that cut the same picture out of a
+camera frame: one around the box (margin, shift_y), one around the landmarks (eyes_y,
+mouth_y). Measure it on Training rows, not on the test files.";
 
 #[derive(Debug, Args)]
 pub struct ScreenArgs {
@@ -32,8 +40,12 @@ pub struct ScreenArgs {
     #[arg(long, value_name = "USAGE", default_value = "Training")]
     pub usage: String,
     /// Where to write the keep-list.
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "framing")]
+    pub out: Option<PathBuf>,
+    /// Also measure where the detector puts the face inside these pictures (box, eyes,
+    /// mouth) and print the [crop] settings that frame a detected face the same way.
+    #[arg(long)]
+    pub framing: bool,
     #[command(flatten)]
     pub detector: super::DetectorArgs,
     /// Canvas border around each face, pixels.
@@ -62,15 +74,57 @@ pub fn place_on_canvas(face: &GrayImage, pad: u32, canvas: &mut RgbImage) {
     }
 }
 
-/// Is one of `faces` centred on the picture that sits at `pad`..`pad + side` of the canvas?
-pub fn face_on_picture(faces: &[Face], pad: u32, side: (u32, u32)) -> bool {
+/// The largest of `faces` centred on the picture that sits at `pad`..`pad + side` of the
+/// canvas, if any.
+pub fn face_on_picture(faces: &[Face], pad: u32, side: (u32, u32)) -> Option<&Face> {
     let (x0, y0) = (pad as f32, pad as f32);
     let (x1, y1) = (x0 + side.0 as f32, y0 + side.1 as f32);
-    faces.iter().any(|f| {
-        let b = f.bbox_in_frame;
-        let (cx, cy) = (b.x + b.w / 2.0, b.y + b.h / 2.0);
-        (x0..x1).contains(&cx) && (y0..y1).contains(&cy)
-    })
+    faces
+        .iter()
+        .filter(|f| {
+            let (cx, cy) = f.bbox_in_frame.center();
+            (x0..x1).contains(&cx) && (y0..y1).contains(&cy)
+        })
+        .max_by(|a, b| a.bbox_in_frame.area().total_cmp(&b.bbox_in_frame.area()))
+}
+
+/// Median and quartiles of one measured quantity.
+fn quartiles(samples: &[FramingSample], value: fn(&FramingSample) -> f32) -> [f32; 3] {
+    let mut v: Vec<f32> = samples.iter().map(value).collect();
+    v.sort_by(f32::total_cmp);
+    let at = |q: usize| v.get(((v.len() - 1) * q) / 4).copied().unwrap_or(f32::NAN);
+    [at(1), at(2), at(3)]
+}
+
+/// The framing report: quartiles of every measure and the matching [crop] sections.
+fn print_framing(samples: &[FramingSample]) {
+    let Some((boxed, landmarks)) = matching_framings(samples) else {
+        println!("framing: no face found, nothing to measure");
+        return;
+    };
+    println!(
+        "framing of {} pictures as the detector sees them (fractions of the side; lower quartile, median, upper quartile):",
+        samples.len()
+    );
+    let rows: [(&str, fn(&FramingSample) -> f32); 5] = [
+        ("box centre x", |s| s.box_cx),
+        ("box centre y", |s| s.box_cy),
+        ("box side", |s| s.box_side),
+        ("eyes y", |s| s.eyes_y),
+        ("eyes to mouth", |s| s.eye_mouth),
+    ];
+    for (name, value) in rows {
+        let [lo, mid, hi] = quartiles(samples, value);
+        println!("  {name:<14} {lo:.3}  {mid:.3}  {hi:.3}");
+    }
+    println!(
+        "[crop] around the detector's box:\n  anchor = \"box\"\n  margin = {:.3}\n  shift_y = {:.3}",
+        boxed.margin, boxed.shift_y
+    );
+    println!(
+        "[crop] around the landmarks:\n  anchor = \"landmarks\"\n  eyes_y = {:.3}\n  mouth_y = {:.3}",
+        landmarks.eyes_y, landmarks.mouth_y
+    );
 }
 
 pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
@@ -92,18 +146,24 @@ pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
     let mut keep = Vec::with_capacity(samples.len());
     let mut canvas = RgbImage::new(1, 1);
     let mut faces = Vec::new();
+    let mut samples_framing = Vec::new();
     for (row, sample) in samples.iter().enumerate() {
         place_on_canvas(&sample.face, args.pad, &mut canvas);
         detector.detect(&canvas, &mut faces)?;
-        if face_on_picture(&faces, args.pad, sample.face.dimensions()) {
+        if let Some(face) = face_on_picture(&faces, args.pad, sample.face.dimensions()) {
             keep.push(row);
+            if args.framing {
+                let (w, h) = sample.face.dimensions();
+                let picture = BBox::new(args.pad as f32, args.pad as f32, w as f32, h as f32);
+                samples_framing.push(FramingSample::measure(face, &picture));
+            }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
 
-    let write = || -> std::io::Result<()> {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&args.out)?);
+    let write = |path: &std::path::Path| -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         writeln!(out, "# emoji-mirror screen: rows of {} (Usage = {})", args.csv.display(), args.usage)?;
         writeln!(out, "# where {} finds a face: {} of {}", detector.name(), keep.len(), samples.len())?;
         for row in &keep {
@@ -111,23 +171,27 @@ pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
         }
         out.flush()
     };
-    write().with_context(|| format!("{}: cannot write", args.out.display()))?;
+    if let Some(path) = &args.out {
+        write(path).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     println!(
-        "{} finds a face in {} of {} rows ({:.1}%); {} dropped. Wrote {}",
+        "{} finds a face in {} of {} rows ({:.1}%); {} dropped.{}",
         detector.name(),
         keep.len(),
         samples.len(),
         100.0 * keep.len() as f64 / samples.len() as f64,
         samples.len() - keep.len(),
-        args.out.display()
+        args.out.as_ref().map(|p| format!(" Wrote {}", p.display())).unwrap_or_default()
     );
+    if args.framing {
+        print_framing(&samples_framing);
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use emoji_mirror::vision::geometry::BBox;
 
     fn face_at(x: f32, y: f32, w: f32, h: f32) -> Face {
         Face { bbox_in_frame: BBox { x, y, w, h }, landmarks_in_frame: [[0.0; 2]; 5], score: 0.9 }
@@ -149,8 +213,8 @@ mod tests {
     fn only_faces_centred_on_the_picture_count() {
         let on = face_at(20.0, 20.0, 40.0, 40.0);
         let off = face_at(0.0, 0.0, 20.0, 20.0);
-        assert!(face_on_picture(&[off, on], 24, (48, 48)));
-        assert!(!face_on_picture(&[off], 24, (48, 48)));
-        assert!(!face_on_picture(&[], 24, (48, 48)));
+        assert_eq!(face_on_picture(&[off, on], 24, (48, 48)), Some(&on));
+        assert!(face_on_picture(&[off], 24, (48, 48)).is_none());
+        assert!(face_on_picture(&[], 24, (48, 48)).is_none());
     }
 }

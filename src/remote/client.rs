@@ -24,7 +24,7 @@ use super::{BrokerSettings, ClassifierMode, RemoteError, set_mode};
 use crate::logs::RateLimited;
 use crate::vision::manifest::{ClassifierManifest, Color, InputSpec, Layout};
 use crate::vision::resample::{Resampler, TensorFormat};
-use crate::vision::{ClassifierSpec, EmotionClassifier, Face};
+use crate::vision::{ClassifierSpec, EmotionClassifier, Face, Framing};
 use crate::warn_limited;
 
 /// Answers that may wait for the track thread (more are dropped: they are late anyway).
@@ -88,7 +88,7 @@ pub struct RemoteClassifier {
     labels: Vec<String>,
     labels_hash: u64,
     shape: CropShape,
-    margin: f32,
+    framing: Framing,
     format: TensorFormat,
     request_topic: String,
     reply_topic: String,
@@ -118,7 +118,7 @@ impl RemoteClassifier {
         spec: &ClassifierSpec,
         broker: &BrokerSettings,
     ) -> Result<Self, RemoteError> {
-        let manifest = ClassifierManifest::load(&spec.manifest)?;
+        let manifest = spec.load_manifest()?;
         let local = match crate::vision::open_classifier(env, spec) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -162,7 +162,7 @@ impl RemoteClassifier {
             labels_hash: wire::labels_hash(&manifest.labels),
             labels: manifest.labels.clone(),
             shape,
-            margin: manifest.crop_margin,
+            framing: manifest.framing,
             format: TensorFormat::from_input(&crop_input(shape)),
             request_topic: super::request_topic(&kiosk),
             reply_topic,
@@ -260,7 +260,7 @@ impl RemoteClassifier {
         self.values.resize(w * h * c, 0.0);
         self.pixels.clear();
         for face in faces {
-            let region = face.bbox_in_frame.square_with_margin(self.margin);
+            let region = self.framing.region(face);
             self.resampler.sample_into(frame, region, w, h, w, h, &self.format, &mut self.values);
             self.pixels.extend(self.values.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
         }

@@ -142,10 +142,10 @@ impl EmotionClassifier {
         faces: &[Face],
         probs: &mut Vec<f32>,
     ) -> Result<(), VisionError> {
-        let margin = self.manifest.crop_margin;
+        let framing = self.manifest.framing;
         let mut rects = std::mem::take(&mut self.rects);
         rects.clear();
-        rects.extend(faces.iter().map(|f| f.bbox_in_frame.square_with_margin(margin)));
+        rects.extend(faces.iter().map(|f| framing.region(f)));
         let result = self.classify_rects(frame, &rects, probs);
         self.rects = rects;
         result

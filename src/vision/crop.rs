@@ -4,20 +4,20 @@ use image::GrayImage;
 
 use super::manifest::{Color, InputSpec, Layout};
 use super::resample::{PixelSource, Resampler, TensorFormat};
-use super::{BBox, Face};
+use super::{BBox, Face, Framing};
 
 /// Writes square `size` x `size` grayscale crops; owns its buffers.
 pub struct FaceCropper {
     size: u32,
-    margin: f32,
+    framing: Framing,
     format: TensorFormat,
     resampler: Resampler,
     values: Vec<f32>,
 }
 
 impl FaceCropper {
-    /// `margin`: added on every side of the squared face box, as a fraction of its side.
-    pub fn new(size: u32, margin: f32) -> Self {
+    /// `framing`: which square around the face the crop shows.
+    pub fn new(size: u32, framing: Framing) -> Self {
         let spec = InputSpec {
             name: String::new(),
             layout: Layout::Nchw,
@@ -31,7 +31,7 @@ impl FaceCropper {
         };
         Self {
             size,
-            margin,
+            framing,
             format: TensorFormat::from_input(&spec),
             resampler: Resampler::default(),
             values: Vec::new(),
@@ -40,7 +40,7 @@ impl FaceCropper {
 
     /// The square region of the frame a crop of `face` shows.
     pub fn region(&self, face: &Face) -> BBox {
-        face.bbox_in_frame.square_with_margin(self.margin)
+        self.framing.region(face)
     }
 
     /// Crops `face` from `frame` into `out` (resized to `size` x `size` when needed).
@@ -83,7 +83,7 @@ mod tests {
             landmarks_in_frame: [[0.0; 2]; LANDMARKS],
             score: 1.0,
         };
-        let mut cropper = FaceCropper::new(48, 0.25);
+        let mut cropper = FaceCropper::new(48, Framing::boxed(0.25));
         let mut out = GrayImage::new(1, 1);
         cropper.crop(&frame, &face, &mut out);
         assert_eq!(out.dimensions(), (48, 48));

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::VisionError;
 use super::affect::{self, Circumplex};
+use super::framing::{Anchor, Framing};
 
 /// What the model does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -89,11 +90,32 @@ pub struct OutputSpec {
     pub landmarks: Option<String>,
 }
 
-/// How a face box becomes the classifier's crop.
+/// How a face box becomes the classifier's crop (see [`Framing`]).
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct CropSpec {
-    /// Added on every side of the squared face box, as a fraction of its side.
-    pub margin: f32,
+    /// Box anchor: added on every side of the squared face box, as a fraction of its side.
+    pub margin: Option<f32>,
+    /// "box" (default) or "landmarks".
+    pub anchor: Option<Anchor>,
+    /// Box anchor: the square moves down by this fraction of its side.
+    pub shift_y: Option<f32>,
+    /// Landmark anchor: heights of the eyes and the mouth, fractions of the side.
+    pub eyes_y: Option<f32>,
+    pub mouth_y: Option<f32>,
+}
+
+impl CropSpec {
+    /// The framing this section describes; absent fields keep their defaults.
+    pub fn framing(&self) -> Framing {
+        let d = Framing::boxed(DEFAULT_CROP_MARGIN);
+        Framing {
+            anchor: self.anchor.unwrap_or(d.anchor),
+            margin: self.margin.unwrap_or(d.margin),
+            shift_y: self.shift_y.unwrap_or(d.shift_y),
+            eyes_y: self.eyes_y.unwrap_or(d.eyes_y),
+            mouth_y: self.mouth_y.unwrap_or(d.mouth_y),
+        }
+    }
 }
 
 /// A manifest file as written: what every task may have, parsed and checked for what
@@ -299,9 +321,9 @@ pub struct ClassifierManifest {
     pub circumplex: Option<Circumplex>,
     /// Class names in output order (`output.labels`, at least [`MIN_LABELS`]).
     pub labels: Vec<String>,
-    /// Added on every side of the squared face box, as a fraction of its side
-    /// (`crop.margin`, default [`DEFAULT_CROP_MARGIN`]).
-    pub crop_margin: f32,
+    /// Which square around a face its crop shows (`[crop]`; default: the detector's box
+    /// squared, with a margin of [`DEFAULT_CROP_MARGIN`]).
+    pub framing: Framing,
     /// The manifest file (for messages).
     pub path: PathBuf,
 }
@@ -355,10 +377,8 @@ impl TryFrom<Manifest> for ClassifierManifest {
                 m.bad(format!("output.labels needs at least {MIN_LABELS} labels, found {}", m.output.labels.len()))
             );
         }
-        let crop_margin = m.crop.map_or(DEFAULT_CROP_MARGIN, |c| c.margin);
-        if !crop_margin.is_finite() || crop_margin < 0.0 {
-            return Err(m.bad(format!("crop.margin must be finite and at least 0, found {crop_margin}")));
-        }
+        let framing = m.crop.map_or(Framing::boxed(DEFAULT_CROP_MARGIN), |c| c.framing());
+        framing.check().map_err(|reason| m.bad(reason))?;
         let circumplex = m.circumplex(output_kind)?;
         Ok(Self {
             model: m.model_file(),
@@ -370,7 +390,7 @@ impl TryFrom<Manifest> for ClassifierManifest {
             output_kind,
             labels: m.output.labels,
             circumplex,
-            crop_margin,
+            framing,
             path: m.path,
         })
     }
@@ -533,9 +553,23 @@ landmarks = "540"
     }
 
     #[test]
+    fn crop_section_chooses_the_landmark_anchor() {
+        let text = CLASSIFIER
+            .replace("[crop]\nmargin = 0.0\n", "[crop]\nanchor = \"landmarks\"\neyes_y = 0.3\nmouth_y = 0.7\n");
+        let m = classifier(&text).expect("valid manifest");
+        assert_eq!(m.framing.anchor, Anchor::Landmarks);
+        assert_eq!((m.framing.eyes_y, m.framing.mouth_y), (0.3, 0.7));
+        let err =
+            classifier(&text.replace("mouth_y = 0.7", "mouth_y = 0.2")).expect_err("mouth above eyes").to_string();
+        assert!(err.contains("dir/m.toml") && err.contains("crop.mouth_y"), "{err}");
+        let err = classifier(&text.replace("\"landmarks\"", "\"nose\"")).expect_err("unknown anchor").to_string();
+        assert!(err.contains("dir/m.toml"), "{err}");
+    }
+
+    #[test]
     fn crop_margin_defaults_when_the_section_is_absent() {
         let m = classifier(&CLASSIFIER.replace("[crop]\nmargin = 0.0\n", "")).expect("valid manifest");
-        assert_eq!(m.crop_margin, DEFAULT_CROP_MARGIN);
+        assert_eq!(m.framing, Framing::boxed(DEFAULT_CROP_MARGIN));
         let err = classifier(&CLASSIFIER.replace("margin = 0.0", "margin = -0.2")).expect_err("negative").to_string();
         assert!(err.contains("dir/m.toml") && err.contains("crop.margin") && err.contains("-0.2"), "{err}");
     }

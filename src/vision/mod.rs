@@ -12,6 +12,7 @@ pub mod classifier;
 pub mod crop;
 pub mod decode;
 pub mod detector_kind;
+pub mod framing;
 pub mod geometry;
 pub mod haar;
 pub mod manifest;
@@ -28,6 +29,7 @@ use thiserror::Error;
 pub use centerface::{CenterFace, DetectorSettings};
 pub use classifier::{Classification, EmotionClassifier};
 pub use detector_kind::DetectorKind;
+pub use framing::Framing;
 pub use geometry::BBox;
 pub use open::{ClassifierSpec, DetectorSpec, open_centerface, open_classifier, open_face_detector};
 

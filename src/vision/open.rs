@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::haar::{HaarDetector, HaarSettings};
 use super::manifest::{ClassifierManifest, DetectorManifest};
 use super::onnx::ThreadSettings;
-use super::{CenterFace, DetectorKind, DetectorSettings, EmotionClassifier, FaceDetector, VisionError};
+use super::{CenterFace, DetectorKind, DetectorSettings, EmotionClassifier, FaceDetector, Framing, VisionError};
 
 /// Everything needed to open one face detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,20 @@ pub struct ClassifierSpec {
     /// The classifier's manifest (TOML beside its ONNX file).
     pub manifest: PathBuf,
     pub threads: ThreadSettings,
+    /// Replaces the manifest's `[crop]` framing (e.g. `eval-video --crop-anchor`).
+    pub framing: Option<Framing>,
+}
+
+impl ClassifierSpec {
+    /// The manifest with the framing override applied.
+    pub fn load_manifest(&self) -> Result<ClassifierManifest, VisionError> {
+        let mut m = ClassifierManifest::load(&self.manifest)?;
+        if let Some(framing) = self.framing {
+            framing.check().map_err(|reason| VisionError::Manifest { path: self.manifest.clone(), reason })?;
+            m.framing = framing;
+        }
+        Ok(m)
+    }
 }
 
 /// Opens CenterFace from its manifest.
@@ -60,5 +74,5 @@ pub fn open_classifier(
     env: &ort::environment::Environment,
     spec: &ClassifierSpec,
 ) -> Result<EmotionClassifier, VisionError> {
-    EmotionClassifier::new(env, ClassifierManifest::load(&spec.manifest)?, spec.threads)
+    EmotionClassifier::new(env, spec.load_manifest()?, spec.threads)
 }
