@@ -188,7 +188,8 @@ fn screen_framing_measures_where_the_detector_puts_fer2013_faces() {
     assert!(out.contains("framing of ") && out.contains("anchor = \"landmarks\""), "{out}");
     // FER2013 faces are cut tightly around the face: the detector's box covers most of the
     // picture, the eyes sit above the middle and the mouth below it.
-    let (margin, eyes, mouth) = (printed_value(&out, "margin"), printed_value(&out, "eyes_y"), printed_value(&out, "mouth_y"));
+    let (margin, eyes, mouth) =
+        (printed_value(&out, "margin"), printed_value(&out, "eyes_y"), printed_value(&out, "mouth_y"));
     assert!((0.0..0.4).contains(&margin), "{out}");
     assert!((0.2..0.5).contains(&eyes) && (0.55..0.9).contains(&mouth), "{out}");
     assert!(printed_value(&out, "shift_y").abs() < 0.2, "{out}");

@@ -17,7 +17,7 @@ Examples:
   emoji-mirror screen --csv fer2013_train.csv.gz --out keep.txt
   emoji-mirror screen --csv fer2013.csv --usage Training --out keep.txt --detector haar-default
   python3 training/train.py --keep-list keep.txt
-  emoji-mirror screen --csv fer2013_train.csv.gz --limit 5000 --framing
+  emoji-mirror screen --csv fer2013_train.csv.gz --limit 5000 --framing --det-size 384
 
 Each 48x48 face is placed in the middle of a larger canvas filled with its mean grey
 (--pad pixels on every side, so a face that fills the picture is not cut at the
@@ -88,8 +88,11 @@ pub fn face_on_picture(faces: &[Face], pad: u32, side: (u32, u32)) -> Option<&Fa
         .max_by(|a, b| a.bbox_in_frame.area().total_cmp(&b.bbox_in_frame.area()))
 }
 
+/// One measured quantity of a [`FramingSample`].
+type Measure = fn(&FramingSample) -> f32;
+
 /// Median and quartiles of one measured quantity.
-fn quartiles(samples: &[FramingSample], value: fn(&FramingSample) -> f32) -> [f32; 3] {
+fn quartiles(samples: &[FramingSample], value: Measure) -> [f32; 3] {
     let mut v: Vec<f32> = samples.iter().map(value).collect();
     v.sort_by(f32::total_cmp);
     let at = |q: usize| v.get(((v.len() - 1) * q) / 4).copied().unwrap_or(f32::NAN);
@@ -106,7 +109,7 @@ fn print_framing(samples: &[FramingSample]) {
         "framing of {} pictures as the detector sees them (fractions of the side; lower quartile, median, upper quartile):",
         samples.len()
     );
-    let rows: [(&str, fn(&FramingSample) -> f32); 5] = [
+    let rows: [(&str, Measure); 5] = [
         ("box centre x", |s| s.box_cx),
         ("box centre y", |s| s.box_cy),
         ("box side", |s| s.box_side),
@@ -132,9 +135,10 @@ pub fn run(args: &ScreenArgs, mut settings: Settings) -> anyhow::Result<()> {
     // An empty --usage means every row.
     let usage = Some(args.usage.as_str()).filter(|u| !u.is_empty());
     let samples = super::eval::read_samples_with_spinner(&args.csv, usage, args.limit)?;
-    // The canvas is small: run the detector at its size instead of scaling it up.
+    // The canvas is small: run the detector at its size instead of scaling it up, unless
+    // --det-size asks for more (finer boxes and landmarks for --framing, slower).
     let side = samples[0].face.width().max(samples[0].face.height()) + 2 * args.pad;
-    settings.detector.input_max_side = side as usize;
+    settings.detector.input_max_side = args.detector.det_size.unwrap_or(side as usize);
     let mut detector = emoji_mirror::compose::open_face_detector(env, &settings)?;
 
     let bar = ProgressBar::new(samples.len() as u64).with_style(
