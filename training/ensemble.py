@@ -237,6 +237,7 @@ def main(argv=None):
         import train
 
         model = Ensemble(members).eval()
+        args.model_dir.mkdir(parents=True, exist_ok=True)
         desc = f"ensemble of {len(members)}: " + ", ".join(names)
         onnx_path = train.export(model, args.model_dir, args.name, flip, None, description=desc)
         figures["onnx"] = str(Path(onnx_path).name)
