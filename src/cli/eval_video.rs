@@ -13,7 +13,6 @@ use emoji_mirror::report::video_eval::{ClipTally, largest, read_labelled_clips};
 use emoji_mirror::source::SourceSpec;
 use emoji_mirror::vision::Framing;
 use emoji_mirror::vision::framing::Anchor;
-use emoji_mirror::vision::manifest::CropSpec;
 
 use super::{CommonArgs, DetectorArgs};
 
@@ -48,8 +47,7 @@ pub struct EvalVideoArgs {
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
     /// Framing study: build the crop around the detector's box or the eye and mouth
-    /// landmarks, instead of the classifier manifest's [crop] (the other --crop-* options
-    /// then start from the defaults).
+    /// landmarks (each --crop-* option replaces one value of the manifest's [crop]).
     #[arg(long, value_name = "ANCHOR")]
     pub crop_anchor: Option<Anchor>,
     /// Box anchor: margin on every side of the squared box, a fraction of its side.
@@ -67,22 +65,19 @@ pub struct EvalVideoArgs {
 }
 
 impl EvalVideoArgs {
-    /// The framing the --crop-* options ask for; None keeps the manifest's.
-    fn framing(&self) -> Option<Framing> {
+    /// `base` (the manifest's framing) with the --crop-* options applied; None when none is given.
+    fn framing(&self, base: Framing) -> Option<Framing> {
         let any = self.crop_anchor.is_some()
             || self.crop_margin.is_some()
             || self.crop_shift_y.is_some()
             || self.crop_eyes_y.is_some()
             || self.crop_mouth_y.is_some();
-        any.then(|| {
-            CropSpec {
-                anchor: self.crop_anchor,
-                margin: self.crop_margin,
-                shift_y: self.crop_shift_y,
-                eyes_y: self.crop_eyes_y,
-                mouth_y: self.crop_mouth_y,
-            }
-            .framing()
+        any.then(|| Framing {
+            anchor: self.crop_anchor.unwrap_or(base.anchor),
+            margin: self.crop_margin.unwrap_or(base.margin),
+            shift_y: self.crop_shift_y.unwrap_or(base.shift_y),
+            eyes_y: self.crop_eyes_y.unwrap_or(base.eyes_y),
+            mouth_y: self.crop_mouth_y.unwrap_or(base.mouth_y),
         })
     }
 }
@@ -95,7 +90,7 @@ pub fn run(args: &EvalVideoArgs, common: &CommonArgs) -> anyhow::Result<()> {
         lists.push((csv, read_labelled_clips(csv, args.column.as_deref()).map_err(anyhow::Error::msg)?));
     }
     let mut models = compose::engine_models(&settings)?;
-    models.classifier.framing = args.framing();
+    models.classifier.framing = args.framing(models.classifier.load_manifest()?.framing);
     let framing = models.classifier.load_manifest()?.framing;
     println!("classifier {}; crop {}", settings.classifier_manifest.display(), framing);
     let (mut agree_all, mut frames_all, mut clips_all) = (0usize, 0usize, 0usize);
