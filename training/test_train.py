@@ -168,6 +168,33 @@ class EnsembleAndDistillation(unittest.TestCase):
         torch.testing.assert_close(got, want)
         self.assertTrue(torch.allclose(got.sum(1), torch.ones(4)))
 
+    def test_shift_tta_moves_the_face_with_repeated_edges_and_averages_five_views(self):
+        import ensemble
+
+        x = torch.arange(48.0).view(1, 1, 1, 48).expand(1, 1, 48, 48).contiguous()
+        right = ensemble.Shift(2, 0)(x)
+        # Column c shows what column c-2 showed; the two left columns repeat the edge.
+        self.assertEqual(right[0, 0, 5, :4].tolist(), [0.0, 0.0, 0.0, 1.0])
+        self.assertEqual(right[0, 0, 5, 47].item(), 45.0)
+        up = ensemble.Shift(0, -3)(x.transpose(2, 3))
+        self.assertEqual(up[0, 0, :2, 7].tolist(), [3.0, 4.0])
+        self.assertEqual(up[0, 0, 47, 7].item(), 47.0)
+        self.assertEqual(ensemble.shift_offsets(0), [(0, 0)])
+        self.assertEqual(len(set(ensemble.shift_offsets(2))), 5)
+
+        torch.manual_seed(1)
+        a = train.EmotionCnn((4, 8), 1).eval()
+        faces = torch.rand(3, 1, 48, 48)
+        with torch.no_grad():
+            got = torch.softmax(ensemble.Ensemble([a], shift=2)(faces), 1)
+            want = sum(torch.softmax(a(ensemble.Shift(dx, dy)(faces)), 1) for dx, dy in ensemble.shift_offsets(2)) / 5
+        torch.testing.assert_close(got, want)
+        # probabilities() computes the same views, with the mirror of each on top.
+        with_flip = ensemble.probabilities(a, faces, flip=True, shift=2)
+        with torch.no_grad():
+            mirrored = torch.softmax(ensemble.Ensemble([a], shift=2)(faces.flip(3)), 1)
+        torch.testing.assert_close(with_flip, (want + mirrored) / 2)
+
     def test_a_wrong_file_is_refused_with_its_name(self):
         import ensemble
 
