@@ -24,7 +24,9 @@ phase of a shared machine hits all of them):
 
 The Python peers are timed from opening the video to the last frame (model loading and
 interpreter start are left out, as for ours). The table gives frames/s as the median over
-the rounds, faces found, and our frames/s divided by each peer's.
+the rounds, faces found, the peak resident memory of each pipeline's process (the largest
+over the rounds, read from the kernel's accounting when the process ends, so the
+interpreter and the models count too), and our frames/s divided by each peer's.
 """
 
 import argparse
@@ -35,6 +37,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -175,16 +178,31 @@ def ensure_venv(venv: Path, want_fer: bool) -> bool:
     return True
 
 
+def run_measured(cmd: list[str], **kw) -> tuple[int, str, str, float]:
+    """Runs `cmd` to the end: (exit code, stdout, stderr, peak resident memory in MiB).
+
+    The peak is the kernel's ru_maxrss of that process, collected with wait4. Output goes
+    through temporary files so a chatty process cannot block on a full pipe.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, **kw)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return p.returncode, out.read(), err.read(), usage.ru_maxrss / 1024
+
+
 def run_ours(binary: Path, video: Path, det_size: int, threshold: float, int8: bool) -> dict:
     cmd = [str(binary), "predict", "--video", str(video), "--det-size", str(det_size),
            "--det-threshold", str(threshold), "--classifier", str(CLASSIFIER)]
     if int8:
         cmd += ["--detector-model", str(INT8_DETECTOR)]
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    m = SUMMARY.search(p.stderr)
-    if p.returncode != 0 or not m:
-        sys.exit(f"error: {binary} predict failed on {video}:\n{p.stderr[-2000:]}")
-    return {"frames": int(m[1]), "faces": int(m[2]), "seconds": float(m[3])}
+    code, _, err, rss = run_measured(cmd, cwd=REPO)
+    m = SUMMARY.search(err)
+    if code != 0 or not m:
+        sys.exit(f"error: {binary} predict failed on {video}:\n{err[-2000:]}")
+    return {"frames": int(m[1]), "faces": int(m[2]), "seconds": float(m[3]), "rss_mib": rss}
 
 
 def run_peer(venv: Path, name: str, video: Path, args) -> dict:
@@ -192,18 +210,19 @@ def run_peer(venv: Path, name: str, video: Path, args) -> dict:
            "--det-size", str(args.det_size), "--det-threshold", str(args.det_threshold),
            "--threads", str(args.threads)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    if p.returncode != 0 or not lines:
-        sys.exit(f"error: peer {name} failed on {video}:\n{p.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    code, out, err, rss = run_measured(cmd, env=env)
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    if code != 0 or not lines:
+        sys.exit(f"error: peer {name} failed on {video}:\n{err[-2000:]}")
+    return dict(json.loads(lines[-1]), rss_mib=rss)
 
 
 def table(results: dict, pipelines: list[str], videos: list[Path]) -> str:
     ours = [p for p in pipelines if p.startswith("ours")]
     peers = [p for p in pipelines if p not in ours]
     ratios = [(o, p) for o in ours for p in peers]
-    head = ["video"] + [f"{p} fps (faces)" for p in pipelines] + [f"{o} / {p}" for o, p in ratios]
+    head = (["video"] + [f"{p} fps (faces)" for p in pipelines] + [f"{p} peak RSS" for p in pipelines]
+            + [f"{o} / {p}" for o, p in ratios])
     rows = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for v in videos:
         fps = {}
@@ -212,6 +231,7 @@ def table(results: dict, pipelines: list[str], videos: list[Path]) -> str:
             runs = results[(p, v)]
             fps[p] = statistics.median(r["frames"] / r["seconds"] for r in runs)
             cells.append(f"{fps[p]:.1f} ({runs[-1]['faces']})")
+        cells += [f"{max(r['rss_mib'] for r in results[(p, v)]):.0f} MiB" for p in pipelines]
         cells += [f"{fps[o] / fps[p]:.2f}x" for o, p in ratios]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -262,9 +282,11 @@ def main():
                     r = run_peer(args.venv, p, v, args)
                 results.setdefault((p, v), []).append(r)
                 print(f"round {rnd + 1}/{args.rounds} {v.name} {p}: {r['frames']} frames, "
-                      f"{r['faces']} faces, {r['frames'] / r['seconds']:.1f} frames/s", file=sys.stderr)
+                      f"{r['faces']} faces, {r['frames'] / r['seconds']:.1f} frames/s, "
+                      f"peak RSS {r['rss_mib']:.0f} MiB", file=sys.stderr)
     print(f"Detector input {args.det_size} px (longer side), threshold {args.det_threshold}, "
-          f"classifier mini-Xception; median frames/s over {args.rounds} round(s), decode included.\n")
+          f"classifier mini-Xception; median frames/s over {args.rounds} round(s), decode included; "
+          "peak RSS of each pipeline's process, the largest over the rounds.\n")
     print(table(results, pipelines, videos))
 
 
